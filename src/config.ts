@@ -1,0 +1,128 @@
+import path from 'node:path';
+
+/** Everything the process reads from its environment, validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  redisUrl: string | null;
+  uploadDir: string;
+  maxUploadBytes: number;
+  apiToken: string | null;
+  webhooks: WebhookConfig;
+  logLevel: string;
+}
+
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string; schema?: string };
+
+export interface WebhookConfig {
+  allowPrivateNetworks: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+}
+
+/** A setting with an invalid value; its message is the single line printed at start. */
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? './data');
+  return {
+    port: readInteger(env, 'PORT', 8000, 0, 65535),
+    host: readString(env, 'HOST') ?? '0.0.0.0',
+    dataDir,
+    database: readDatabase(env, dataDir),
+    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
+    maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    apiToken: readString(env, 'API_TOKEN'),
+    webhooks: {
+      allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+      timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
+      maxAttempts: readInteger(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      backoffBaseMs: readInteger(env, 'WEBHOOK_BACKOFF_BASE_MS', 5_000, 1, 36_000_000),
+    },
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+function readString(env: Env, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = readString(env, name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
+  return value;
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name)?.toLowerCase();
+  if (raw === undefined || raw === null) return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function readChoice(env: Env, name: string, choices: string[], fallback: string): string {
+  const raw = readString(env, name)?.toLowerCase();
+  if (!raw) return fallback;
+  if (!choices.includes(raw)) throw new ConfigError(name, `must be one of ${choices.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+function readUrl(env: Env, name: string, protocols: string[]): string | null {
+  const raw = readString(env, name);
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+function readDatabase(env: Env, dataDir: string): DatabaseConfig {
+  const raw = readString(env, 'DATABASE_URL');
+  if (raw === null) return { dialect: 'sqlite', file: path.join(dataDir, 'products.db') };
+  if (raw.startsWith('sqlite:')) {
+    const file = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ConfigError('DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:/data/products.db');
+    return { dialect: 'sqlite', file: path.resolve(file) };
+  }
+  const url = readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:', 'sqlite:']);
+  return { dialect: 'postgres', url: url as string };
+}
+
+/** For entry points: the configuration, or the process stops with one line naming the bad variable. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}

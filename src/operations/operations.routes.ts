@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+/** Something /readyz must hear from: the database, Redis when configured. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+const tags = ['operations'];
+const Status = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+
+export const operationsRoutes: FastifyPluginAsyncTypebox<{ readinessChecks: ReadinessCheck[] }> = async (
+  app,
+  { readinessChecks },
+) => {
+  app.get(
+    '/healthz',
+    { schema: { tags, summary: 'Liveness: 200 while the process runs', security: [], response: { 200: Status } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: 200 when the database (and Redis, when configured) answer; 503 otherwise',
+        security: [],
+        response: { 200: Status, 503: Status },
+      },
+    },
+    async (_request, reply) => {
+      const results = await Promise.all(
+        readinessChecks.map(async ({ name, check }) => {
+          try {
+            await withTimeout(check(), 2000);
+            return [name, 'ok'] as const;
+          } catch (error) {
+            return [name, `failed: ${error instanceof Error ? error.message : String(error)}`] as const;
+          }
+        }),
+      );
+      const ready = results.every(([, result]) => result === 'ok');
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+    },
+  );
+};
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Tables } from '../db/database.schema.js';
+import type { EventType } from './outbox.events.js';
+
+type Executor = Kysely<Tables> | Transaction<Tables>;
+
+export function newEventId(): string {
+  return `evt_${randomUUID().replaceAll('-', '')}`;
+}
+
+/**
+ * Appends an event for the webhook dispatcher. Call it with the transaction that makes
+ * the change: the event then exists exactly when the change does.
+ */
+export async function appendOutboxEvent(db: Executor, type: EventType, data: unknown, now: string): Promise<string> {
+  const id = newEventId();
+  await db.insertInto('outbox_events').values({ id, type, data: JSON.stringify(data), created_at: now }).execute();
+  return id;
+}
+
+/** Appends one event per item in a single statement (e.g. a delete of selected products). */
+export async function appendOutboxEvents(db: Executor, type: EventType, items: unknown[], now: string): Promise<void> {
+  const CHUNK = 500;
+  for (let start = 0; start < items.length; start += CHUNK) {
+    const values = items
+      .slice(start, start + CHUNK)
+      .map((data) => ({ id: newEventId(), type, data: JSON.stringify(data), created_at: now }));
+    await db.insertInto('outbox_events').values(values).execute();
+  }
+}

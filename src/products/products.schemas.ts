@@ -1,0 +1,127 @@
+import { Type, type Static } from 'typebox';
+import {
+  DESCRIPTION_MAX_LENGTH,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  PRICE_MAX_INTEGER_DIGITS,
+  PRICE_PATTERN,
+  SKU_MAX_LENGTH,
+  SKU_PATTERN,
+} from './products.rules.js';
+
+export const Product = Type.Object(
+  {
+    id: Type.Integer(),
+    sku: Type.String({ description: 'As last written (trimmed); unique case-insensitively.' }),
+    name: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    price: Type.Union([Type.String({ examples: ['899.99'] }), Type.Null()], {
+      description: 'Decimal string with two decimals; null when unknown.',
+    }),
+    active: Type.Boolean(),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Product' },
+);
+export type Product = Static<typeof Product>;
+
+const skuField = Type.String({
+  minLength: 1,
+  maxLength: SKU_MAX_LENGTH * 4,
+  pattern: SKU_PATTERN,
+  description: `1–${SKU_MAX_LENGTH} characters after trimming surrounding whitespace, no control characters. Unique case-insensitively.`,
+});
+const nameField = Type.String({
+  minLength: 1,
+  maxLength: NAME_MAX_LENGTH,
+  pattern: NAME_PATTERN,
+  description: `1–${NAME_MAX_LENGTH} characters, not blank.`,
+});
+const descriptionField = Type.Union([Type.String({ maxLength: DESCRIPTION_MAX_LENGTH }), Type.Null()], {
+  description: `At most ${DESCRIPTION_MAX_LENGTH} characters.`,
+});
+const priceField = Type.Union(
+  [Type.String({ pattern: PRICE_PATTERN }), Type.Number({ minimum: 0, maximum: 10 ** PRICE_MAX_INTEGER_DIGITS }), Type.Null()],
+  { description: 'Decimal ≥ 0 with at most 2 decimal places, as a string ("899.99") or a number; null for unknown.' },
+);
+const activeField = Type.Boolean({ description: 'Defaults to true.' });
+
+/** Read-only fields a client may echo back from a GET; accepted and ignored on update. */
+const readOnlyEchoes = {
+  id: Type.Optional(Type.Unknown({ description: 'Ignored (read-only).' })),
+  created_at: Type.Optional(Type.Unknown({ description: 'Ignored (read-only).' })),
+  updated_at: Type.Optional(Type.Unknown({ description: 'Ignored (read-only).' })),
+};
+
+export const ProductCreate = Type.Object(
+  {
+    sku: skuField,
+    name: nameField,
+    description: Type.Optional(descriptionField),
+    price: Type.Optional(priceField),
+    active: Type.Optional(activeField),
+  },
+  { additionalProperties: false },
+);
+export type ProductCreate = Static<typeof ProductCreate>;
+
+export const ProductUpdate = Type.Object(
+  {
+    sku: Type.Optional(skuField),
+    name: Type.Optional(nameField),
+    description: Type.Optional(descriptionField),
+    price: Type.Optional(priceField),
+    active: Type.Optional(activeField),
+    ...readOnlyEchoes,
+  },
+  { additionalProperties: false, description: 'Only the fields given change.' },
+);
+export type ProductUpdate = Static<typeof ProductUpdate>;
+
+export const PRODUCT_SORT_FIELDS = ['id', 'sku', 'name', 'price', 'created_at', 'updated_at'] as const;
+export type ProductSortField = (typeof PRODUCT_SORT_FIELDS)[number];
+
+/** Filters shared by the list and the CSV export. */
+const filterFields = {
+  q: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of sku, name or description.' })),
+  search: Type.Optional(Type.String({ maxLength: 255, description: 'Alias of q.' })),
+  sku: Type.Optional(Type.String({ maxLength: SKU_MAX_LENGTH, description: 'Case-insensitive prefix of sku.' })),
+  name: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of name.' })),
+  description: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of description.' })),
+  active: Type.Optional(Type.Boolean({ description: 'true or false.' })),
+  sort: Type.Optional(
+    Type.Enum([...PRODUCT_SORT_FIELDS], { default: 'id', description: 'Sort field; ties are broken by id.' }),
+  ),
+  order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'asc' })),
+};
+
+export const ProductExportQuery = Type.Object(filterFields);
+export type ProductExportQuery = Static<typeof ProductExportQuery>;
+
+export const ProductListQuery = Type.Object({
+  ...filterFields,
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1 })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+});
+export type ProductListQuery = Static<typeof ProductListQuery>;
+
+export const ProductPage = Type.Object({
+  items: Type.Array(Type.Ref('Product')),
+  total: Type.Integer(),
+  page: Type.Integer(),
+  page_size: Type.Integer(),
+  pages: Type.Integer({ description: 'ceil(total / page_size); 0 when nothing matches.' }),
+});
+
+export const DeleteProductQuery = Type.Object({
+  soft: Type.Optional(Type.Boolean({ default: false, description: 'Mark inactive instead of deleting.' })),
+});
+
+export const DeleteSelectedBody = Type.Object(
+  { ids: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 10_000, uniqueItems: false }) },
+  { additionalProperties: false },
+);
+export type DeleteSelectedBody = Static<typeof DeleteSelectedBody>;
+
+export const DeleteSelectedResponse = Type.Object({ deleted: Type.Integer() });

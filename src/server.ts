@@ -1,0 +1,21 @@
+import { buildApp } from './app.js';
+import { loadConfigOrExit } from './config.js';
+import { openRuntime } from './runtime.js';
+import { exitOnSignals, once } from './shared/shutdown.js';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error));
+  const app = await buildApp({ config, database: runtime.database });
+  const shutdown = once(async () => {
+    await app.close(); // stops accepting, lets in-flight requests finish
+    await runtime.close();
+  });
+  exitOnSignals(shutdown, (message) => app.log.info(message));
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((error: unknown) => {
+  console.error(`Product Importer failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

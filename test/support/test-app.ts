@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { POSTGRES_URL, postgresAvailable } from './services.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The dialects this run can test: SQLite always; PostgreSQL when reachable (always in CI). */
+export async function testDialects(): Promise<Dialect[]> {
+  return (await postgresAvailable()) ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/**
+ * A private place to keep data: a temporary directory, and for PostgreSQL a fresh
+ * schema of our own. `drop()` removes both and touches nothing else.
+ */
+export interface TestStore {
+  dataDir: string;
+  /** The PostgreSQL schema the app works in (null on SQLite). */
+  schema: string | null;
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export async function createTestStore(dialect: Dialect): Promise<TestStore> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'product-importer-test-'));
+  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+  let schema: string | null = null;
+  if (dialect === 'postgres') {
+    schema = `pi_test_${randomBytes(6).toString('hex')}`;
+    await withPostgres((client) => client.query(`create schema ${schema}`));
+    env.DATABASE_URL = POSTGRES_URL;
+  }
+  return {
+    dataDir,
+    schema,
+    env,
+    async drop() {
+      if (schema) await withPostgres((client) => client.query(`drop schema if exists ${schema} cascade`));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The app's configuration for a store, with `env` on top (e.g. API_TOKEN). */
+export function testConfig(store: TestStore, env: Record<string, string> = {}): Config {
+  const config = loadConfig({ ...store.env, ...env });
+  if (config.database.dialect === 'postgres' && store.schema) config.database.schema = store.schema;
+  return config;
+}
+
+export async function withPostgres<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: Runtime;
+  config: Config;
+  store: TestStore;
+  /** Closes the app and its components, then drops the store. */
+  close(): Promise<void>;
+}
+
+/** The real app on real components (migrated database), ready for `app.inject`. */
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}): Promise<TestApp> {
+  const store = await createTestStore(dialect);
+  const config = testConfig(store, env);
+  const runtime = await openRuntime(config);
+  const app = await buildApp({ config, database: runtime.database });
+  await app.ready();
+  return {
+    app,
+    runtime,
+    config,
+    store,
+    async close() {
+      await app.close();
+      await runtime.close();
+      await store.drop();
+    },
+  };
+}
