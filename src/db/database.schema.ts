@@ -29,7 +29,56 @@ export interface OutboxEventsTable {
   dispatched_at: Timestamp | null;
 }
 
+export type JobType = 'import' | 'bulk_delete';
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobsTable {
+  id: string;
+  type: JobType;
+  status: JobStatus;
+  phase: string | null;
+  filename: string | null;
+  file_path: string | null;
+  file_sha256: string | null;
+  /** 1 when the stored file is gzip-compressed. */
+  gzip: Generated<number>;
+  bytes_total: Generated<number>;
+  bytes_processed: Generated<number>;
+  /** Bulk delete: rows present at start (the denominator of percent). */
+  rows_total: Generated<number>;
+  rows_processed: Generated<number>;
+  inserted: Generated<number>;
+  updated: Generated<number>;
+  unchanged: Generated<number>;
+  invalid: Generated<number>;
+  /** Input offset just past the last committed row: where a restarted worker resumes. */
+  checkpoint_offset: Generated<number>;
+  /** The file line number reached at checkpoint_offset. */
+  checkpoint_line: Generated<number>;
+  cancel_requested: Generated<number>;
+  attempts: Generated<number>;
+  /** JSON array of strings, e.g. unknown columns. */
+  warnings: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface JobErrorsTable {
+  id: Generated<number>;
+  job_id: string;
+  line: number;
+  sku: string | null;
+  field: string | null;
+  message: string;
+  raw: string | null;
+}
+
 export interface Tables {
   products: ProductsTable;
   outbox_events: OutboxEventsTable;
+  jobs: JobsTable;
+  job_errors: JobErrorsTable;
 }
