@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('has a working default for every setting', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8000,
+      host: '0.0.0.0',
+      database: { dialect: 'sqlite', file: path.resolve('data/products.db') },
+      redisUrl: null,
+      uploadDir: path.resolve('data/uploads'),
+      maxUploadBytes: 1073741824,
+      apiToken: null,
+      webhooks: { allowPrivateNetworks: false, timeoutMs: 10000, maxAttempts: 8, backoffBaseMs: 5000 },
+      logLevel: 'info',
+    });
+  });
+
+  it('reads DATABASE_URL: postgres selects PostgreSQL, sqlite: an explicit file', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ dialect: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).database.dialect).toBe('postgres');
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/x.db' });
+    expect(loadConfig({ DATABASE_URL: 'sqlite:///tmp/y.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/y.db' });
+    expect(loadConfig({ DATA_DIR: '/srv/pi' }).uploadDir).toBe('/srv/pi/uploads');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['MAX_UPLOAD_BYTES', '-5'],
+    ['MAX_UPLOAD_BYTES', '0'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://localhost'],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'sometimes'],
+    ['WEBHOOK_TIMEOUT_MS', '1.5'],
+    ['WEBHOOK_MAX_ATTEMPTS', '0'],
+    ['LOG_LEVEL', 'loud'],
+  ])('rejects %s=%s with a one-line message naming it', (name, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'product-importer-process-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Runs one of our entry points as a real process. */
+function run(entry: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForHealth(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server on ${port} did not become healthy`);
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the server process', () => {
+  it('stops at start with one line naming an invalid variable', async () => {
+    const server = run('src/server.ts', { DATA_DIR: tempDir(), PORT: 'eighty' });
+    expect(await server.exited).not.toBe(0);
+    const { stderr } = server.output();
+    expect(stderr.trim().split('\n')).toEqual(['Invalid configuration: PORT must be a whole number, got "eighty"']);
+  });
+
+  it('finishes an in-flight request on SIGTERM, then exits 0', async () => {
+    const port = await freePort();
+    const server = run('src/server.ts', { DATA_DIR: tempDir(), PORT: String(port), HOST: '127.0.0.1' });
+    await waitForHealth(port);
+
+    // A request whose body is still arriving when the signal comes.
+    const body = JSON.stringify({ sku: 'INFLIGHT-1', name: 'in flight' });
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.write(
+      `POST /api/products HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(body.slice(10));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+  });
+});
+
+describe('npm run migrate', () => {
+  it('applies the migrations to a fresh database, then finds nothing to do', async () => {
+    const env = { DATA_DIR: tempDir() };
+    const first = run('src/migrate.ts', env);
+    expect(await first.exited).toBe(0);
+    expect(first.output().stdout).toMatch(/Success: 0001_create_products/);
+    const second = run('src/migrate.ts', env);
+    expect(await second.exited).toBe(0);
+    expect(second.output().stdout).toContain('Database is up to date.');
+  });
+});
