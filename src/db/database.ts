@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysel
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { DatabaseConfig } from '../config.js';
+import { once } from '../shared/shutdown.js';
 import type { Tables } from './database.schema.js';
 
 export type Db = Kysely<Tables>;
@@ -102,7 +103,6 @@ function wrapDatabase(
   config: DatabaseConfig,
   parts: Pick<Database, 'withStreamingReader'>,
 ): Database {
-  let closing: Promise<void> | null = null;
   return {
     db,
     dialect: config.dialect,
@@ -111,10 +111,7 @@ function wrapDatabase(
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close() {
-      closing ??= db.destroy();
-      return closing;
-    },
+    close: once(() => db.destroy()),
   };
 }
 

@@ -14,18 +14,20 @@ export function newEventId(): string {
  * the change: the event then exists exactly when the change does.
  */
 export async function appendOutboxEvent(db: Executor, type: EventType, data: unknown, now: string): Promise<string> {
-  const id = newEventId();
-  await db.insertInto('outbox_events').values({ id, type, data: JSON.stringify(data), created_at: now }).execute();
-  return id;
+  const [id] = await appendOutboxEvents(db, type, [data], now);
+  return id as string;
 }
 
-/** Appends one event per item in a single statement (e.g. a delete of selected products). */
-export async function appendOutboxEvents(db: Executor, type: EventType, items: unknown[], now: string): Promise<void> {
+/** Appends one event per item, a few hundred per statement (e.g. a delete of selected products). */
+export async function appendOutboxEvents(db: Executor, type: EventType, items: unknown[], now: string): Promise<string[]> {
   const CHUNK = 500;
+  const ids: string[] = [];
   for (let start = 0; start < items.length; start += CHUNK) {
     const values = items
       .slice(start, start + CHUNK)
       .map((data) => ({ id: newEventId(), type, data: JSON.stringify(data), created_at: now }));
     await db.insertInto('outbox_events').values(values).execute();
+    ids.push(...values.map((value) => value.id));
   }
+  return ids;
 }

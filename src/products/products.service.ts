@@ -85,6 +85,22 @@ export function createProductsService({ database }: { database: Database }): Pro
     }
   }
 
+  function update(id: number, input: ProductUpdate): Promise<Product> {
+    const changes: Partial<NewProductRow> = {};
+    if (input.sku !== undefined) changes.sku = input.sku;
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.price !== undefined) changes.price_cents = priceCentsOf(input.price);
+    if (input.active !== undefined) changes.active = input.active;
+    return write(input.sku, async (trx, now) => {
+      const row = await updateProductById(trx, id, changes, now);
+      if (!row) throw new NotFoundError('Product');
+      const product = toProduct(row);
+      await appendOutboxEvent(trx, 'product.updated', product, now);
+      return product;
+    });
+  }
+
   return {
     async list(query) {
       const page = query.page ?? 1;
@@ -117,21 +133,7 @@ export function createProductsService({ database }: { database: Database }): Pro
       });
     },
 
-    update(id, input) {
-      const changes: Partial<NewProductRow> = {};
-      if (input.sku !== undefined) changes.sku = input.sku;
-      if (input.name !== undefined) changes.name = input.name;
-      if (input.description !== undefined) changes.description = input.description;
-      if (input.price !== undefined) changes.price_cents = priceCentsOf(input.price);
-      if (input.active !== undefined) changes.active = input.active;
-      return write(input.sku, async (trx, now) => {
-        const row = await updateProductById(trx, id, changes, now);
-        if (!row) throw new NotFoundError('Product');
-        const product = toProduct(row);
-        await appendOutboxEvent(trx, 'product.updated', product, now);
-        return product;
-      });
-    },
+    update,
 
     async remove(id) {
       await write(undefined, async (trx, now) => {
@@ -142,7 +144,7 @@ export function createProductsService({ database }: { database: Database }): Pro
     },
 
     deactivate(id) {
-      return this.update(id, { active: false });
+      return update(id, { active: false });
     },
 
     removeSelected(ids) {
