@@ -1,0 +1,293 @@
+// npm run bench:import — the import pipeline end to end through the real server, on SQLite
+// and PostgreSQL, beside each database's own floor measured in the same run on the same file.
+//
+//   BENCH_ROWS=500000,1000000  file sizes (the first is also re-imported and used for the floors)
+//   BENCH_DIALECTS=sqlite,postgres
+//   BENCH_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (a database is created and dropped)
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { request } from 'undici';
+import { generateCatalog, type CatalogFile } from './import.data.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cacheDir = path.join(root, 'bench', '.cache');
+const rowCounts = (process.env.BENCH_ROWS ?? '500000,1000000').split(',').map(Number);
+const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
+const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+/** The page cache our import connection uses (imports.sink-sqlite.ts), given to the sqlite3 CLI floor too. */
+const SQLITE_CACHE_KIB = 262_144;
+
+interface ImportRun {
+  label: string;
+  rows: number;
+  seconds: number;
+  status: string;
+  peakRssMb: number;
+  p50: number;
+  p99: number;
+  apiRequests: number;
+  counts: string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const response = await request(`${base}/readyz`);
+      await response.body.dump();
+      if (response.statusCode === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (attempt > 300) throw new Error('server did not become ready');
+    await sleep(100);
+  }
+  return {
+    child,
+    base,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] as number;
+}
+
+/** Uploads `file`, follows its SSE stream to the terminal event, sampling RSS and API latency meanwhile. */
+async function importThroughServer(server: Server, file: CatalogFile, label: string): Promise<ImportRun> {
+  const upload = await request(`${server.base}/api/upload?filename=${encodeURIComponent(path.basename(file.file))}`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv' },
+    body: fs.createReadStream(file.file),
+  });
+  const accepted = (await upload.body.json()) as { job_id?: string; detail?: unknown };
+  if (upload.statusCode !== 202 || !accepted.job_id) throw new Error(`upload answered ${upload.statusCode}: ${JSON.stringify(accepted)}`);
+  const started = performance.now();
+  const pid = server.child.pid as number;
+
+  let running = true;
+  let peakRss = rssKb(pid, 'VmRSS');
+  const sampler = (async () => {
+    while (running) {
+      peakRss = Math.max(peakRss, rssKb(pid, 'VmRSS'));
+      await sleep(50);
+    }
+  })();
+  const latencies: number[] = [];
+  const prober = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const response = await request(`${server.base}/api/products?page_size=20&sort=name`);
+      await response.body.dump();
+      latencies.push(performance.now() - t0);
+      await sleep(50);
+    }
+  })();
+
+  const progress = await request(`${server.base}/api/progress/${accepted.job_id}`, { headers: { accept: 'text/event-stream' } });
+  let buffer = '';
+  let terminal: { event: string; data: Record<string, unknown> } | null = null;
+  for await (const chunk of progress.body) {
+    buffer += chunk.toString();
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const message = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(message)?.[1];
+      const data = /^data: (.*)$/m.exec(message)?.[1];
+      if (event && ['completed', 'failed', 'cancelled'].includes(event) && data) terminal = { event, data: JSON.parse(data) };
+    }
+    if (terminal) break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  running = false;
+  await Promise.all([sampler, prober]);
+  progress.body.destroy();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const data = terminal?.data ?? {};
+  return {
+    label,
+    rows: file.rows,
+    seconds,
+    status: terminal?.event ?? 'no terminal event',
+    peakRssMb: Math.round(peakRss / 1024),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    apiRequests: latencies.length,
+    counts: `ins ${data.inserted} upd ${data.updated} unch ${data.unchanged} inv ${data.invalid}${data.error ? ` error: ${data.error}` : ''}`,
+  };
+}
+
+async function withPostgres<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrl(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+function timed(command: string, args: string[], script?: string): number {
+  // Dot and backslash commands must start their line.
+  const input = script?.split('\n').map((line) => line.trim()).join('\n');
+  const started = performance.now();
+  const result = spawnSync(command, args, { input, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
+  return (performance.now() - started) / 1000;
+}
+
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+/** The SQL every floor runs: staging -> one upsert, deduplicated by key with the last row winning. */
+function postgresFloorSql(file: string): string {
+  return `
+    create temp table staging (n bigserial, name text, sku text, description text, price text, active text);
+    \\copy staging (name, sku, description, price, active) from '${file}' with (format csv, header true)
+    insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
+    select distinct on (lower(trim(sku))) trim(sku), lower(trim(sku)), name, nullif(description, ''),
+      (nullif(price, '')::numeric * 100)::bigint, case lower(active) when 'false' then 0 else 1 end, now(), now()
+    from staging order by lower(trim(sku)), n desc
+    on conflict (sku_key) do update set sku = excluded.sku, name = excluded.name, description = excluded.description,
+      price_cents = excluded.price_cents, active = excluded.active, updated_at = excluded.updated_at
+    where (products.sku, products.name, products.description, products.price_cents, products.active)
+      is distinct from (excluded.sku, excluded.name, excluded.description, excluded.price_cents, excluded.active);`;
+}
+
+function sqliteFloorSql(file: string): string {
+  return `
+    pragma journal_mode = wal; pragma synchronous = normal; pragma cache_size = -${SQLITE_CACHE_KIB}; pragma temp_store = memory;
+    create temp table staging (name text, sku text, description text, price text, active text);
+    .import --csv --skip 1 '${file}' staging
+    insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
+    select trim(sku), lower(trim(sku)), name, nullif(description, ''), cast(round(cast(nullif(price, '') as real) * 100) as integer),
+      case lower(active) when 'false' then 0 else 1 end, strftime('%Y-%m-%dT%H:%M:%fZ'), strftime('%Y-%m-%dT%H:%M:%fZ')
+    from staging where true
+    on conflict (sku_key) do update set sku = excluded.sku, name = excluded.name, description = excluded.description,
+      price_cents = excluded.price_cents, active = excluded.active, updated_at = excluded.updated_at
+    where products.sku is not excluded.sku or products.name is not excluded.name or products.description is not excluded.description
+      or products.price_cents is not excluded.price_cents or products.active is not excluded.active;`;
+}
+
+async function main(): Promise<void> {
+  const files: CatalogFile[] = [];
+  for (const rows of rowCounts) files.push(await generateCatalog(path.join(cacheDir, `catalog-${rows}.csv`), rows));
+  const reference = files[0] as CatalogFile;
+  const runs: ImportRun[] = [];
+  const floors: Array<{ label: string; seconds: number }> = [];
+  const notes: string[] = [`${os.cpus().length} CPUs, load average at start ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`];
+
+  for (const dialect of dialects) {
+    for (const file of files) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-bench-'));
+      const database = `pi_bench_${randomBytes(4).toString('hex')}`;
+      const env: Record<string, string> = { DATA_DIR: dataDir };
+      if (dialect === 'postgres') {
+        await withPostgres(postgresUrl, (client) => client.query(`create database ${database}`));
+        env.DATABASE_URL = databaseUrl(postgresUrl, database);
+      }
+      const server = await startServer(env);
+      try {
+        runs.push(await importThroughServer(server, file, `${dialect} import ${file.rows}`));
+        if (file === reference) runs.push(await importThroughServer(server, file, `${dialect} re-import ${file.rows}`));
+        if (file === reference && dialect === 'postgres') {
+          const url = databaseUrl(postgresUrl, database);
+          await withPostgres(url, (client) =>
+            client.query('create table raw_copy (name text, sku text, description text, price text, active text); create schema floor; create table floor.products (like public.products including all)'),
+          );
+          floors.push({ label: 'psql COPY into an unindexed table', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy raw_copy from '${file.file}' with (format csv, header true)`]) });
+          const sql = `set search_path = floor;${postgresFloorSql(file.file)}`;
+          floors.push({ label: 'psql COPY + one upsert (empty table)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
+          floors.push({ label: 'psql COPY + one upsert (re-import)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
+        }
+        if (file === reference && dialect === 'sqlite') {
+          if (!hasCommand('sqlite3')) {
+            notes.push('sqlite3 CLI not installed (apt-get install -y sqlite3): SQLite floor skipped');
+          } else {
+            // An empty database with our schema: the server's, emptied.
+            const floorDb = path.join(dataDir, 'floor.db');
+            fs.copyFileSync(path.join(dataDir, 'products.db'), floorDb);
+            timed('sqlite3', [floorDb], 'pragma journal_mode = delete; delete from products; vacuum;');
+            floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (empty)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
+            floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (re-import)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
+          }
+        }
+      } finally {
+        await server.stop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        if (dialect === 'postgres') await withPostgres(postgresUrl, (client) => client.query(`drop database if exists ${database}`));
+      }
+    }
+  }
+
+  console.log(`\nImport benchmark — ${notes.join('; ')}; load average at end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log(`Files: ${files.map((file) => `${file.rows} rows, ${(file.bytes / 1e6).toFixed(1)} MB`).join('; ')}\n`);
+  console.log('| run | rows | seconds (202 -> terminal) | rows/s | peak RSS MB | GET /api/products p50 / p99 ms (n) | status / counts |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const run of runs) {
+    console.log(
+      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.status}: ${run.counts} |`,
+    );
+  }
+  console.log(`\n| floor (same ${reference.rows}-row file) | seconds | rows/s |\n| --- | ---: | ---: |`);
+  for (const floor of floors) console.log(`| ${floor.label} | ${floor.seconds.toFixed(2)} | ${Math.round(reference.rows / floor.seconds)} |`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,287 @@
+import fs from 'node:fs/promises';
+import type { Database } from '../db/database.js';
+import { CsvReader, CsvRecordTooLongError, type CsvRecord } from './imports.csv.js';
+import { CsvFileError, ImportFailedError } from './imports.errors.js';
+import { readHeaderRecord } from './imports.header.js';
+import { findImportJob, saveJobStart } from './imports.repository.js';
+import { isRowProblem, validateRecord, type ColumnMap, type ProductValues } from './imports.rows.js';
+import { openImportSink, type ImportSink, type JobCheckpoint, type JobErrorRow, type SinkBatch } from './imports.sink.js';
+import { readCsvText, type SourceLimits } from './imports.source.js';
+
+// The import of one stored CSV file into products:
+//   file -> (gunzip) -> UTF-8 text -> CSV records -> header mapping -> row validation
+//   -> batches (deduplicated by SKU key) -> sink: one transaction per batch with the job's checkpoint.
+// The next batch is parsed while the previous one is being written.
+//
+// Counting is sequential: each valid row is counted as if the rows were applied one by one in
+// file order: `inserted` when its SKU key is new, `updated` when it changes the product as it
+// stands after the rows before it, `unchanged` when it does not. So a row superseded by a later
+// row of the same SKU still counts once (its own outcome), and the counts do not depend on
+// where batches start and end — a resumed import counts exactly as an uninterrupted one.
+
+export interface ImportProgress {
+  phase: 'parsing' | 'importing' | 'finalizing';
+  /** Input bytes consumed (of the stored file as uploaded, i.e. compressed bytes for .gz), for percent. */
+  bytes_processed: number;
+  rows_processed: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  invalid: number;
+}
+
+export interface ImportRunContext {
+  /** Opened by the caller in the thread or process running the import. */
+  database: Database;
+  /** The jobs row: file_path, gzip, bytes_total, checkpoint_offset, checkpoint_line and the counters say where to resume. */
+  jobId: string;
+  /** Called at least every ~200 ms while running, and after each committed batch. */
+  onProgress(progress: ImportProgress): void;
+  /** Checked between batches; when true the import stops and returns {status: 'cancelled'}. */
+  isCancelled(): boolean | Promise<boolean>;
+  /** Rows (records) per batch and transaction; default 20,000. */
+  batchRows?: number;
+  /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
+  limits?: SourceLimits;
+}
+
+export type ImportOutcome = { status: 'completed' } | { status: 'cancelled' };
+
+export { CsvFileError, ImportFailedError };
+
+export const DEFAULT_BATCH_ROWS = 20_000;
+/** Rejected rows stored per job (the invalid count itself is never capped). */
+export const MAX_STORED_ERRORS_PER_JOB = 10_000;
+/** The raw text kept of a rejected row: enough for any valid row's fields. */
+const MAX_RAW_CHARS = 16 * 1024;
+const PROGRESS_INTERVAL_MS = 200;
+
+/** Throws ImportFailedError (message shown to users) when the file cannot be imported (e.g. gzip bomb, corrupt gzip, I/O). */
+export async function importCsvFile(ctx: ImportRunContext): Promise<ImportOutcome> {
+  const job = await findImportJob(ctx.database.db, ctx.jobId);
+  if (!job) throw new ImportFailedError(`Import job ${ctx.jobId} does not exist.`);
+  if (!job.file_path) throw new ImportFailedError('The job has no stored file to import.');
+  const filePath = job.file_path;
+  const gzip = job.gzip === 1;
+  const bytesTotal = job.bytes_total > 0 ? job.bytes_total : await fileSize(filePath);
+
+  let header;
+  try {
+    header = await readHeaderRecord(filePath, { gzip, limits: ctx.limits });
+  } catch (error) {
+    if (error instanceof CsvFileError) throw new ImportFailedError(error.message, { cause: error });
+    throw error;
+  }
+  await saveJobStart(ctx.database.db, ctx.jobId, header.columns.warnings, new Date().toISOString());
+
+  const resuming = job.checkpoint_offset > header.endOffset;
+  const state: JobCheckpoint = {
+    phase: 'importing',
+    bytes_processed: job.bytes_processed,
+    rows_processed: job.rows_processed,
+    inserted: job.inserted,
+    updated: job.updated,
+    unchanged: job.unchanged,
+    invalid: job.invalid,
+    checkpoint_offset: resuming ? job.checkpoint_offset : header.endOffset,
+    checkpoint_line: resuming ? job.checkpoint_line : header.endLine,
+    updated_at: new Date().toISOString(),
+  };
+
+  const sink = await openImportSink(ctx.database, {
+    jobId: ctx.jobId,
+    columns: {
+      description: header.columns.description !== null,
+      price: header.columns.price !== null,
+      active: header.columns.active !== null,
+    },
+  });
+  const batchRows = ctx.batchRows ?? DEFAULT_BATCH_ROWS;
+  const run = new ImportRun(ctx, sink, header.columns, state, bytesTotal, batchRows, gzip);
+  try {
+    return await run.execute(filePath);
+  } finally {
+    await sink.close();
+  }
+}
+
+async function fileSize(filePath: string): Promise<number> {
+  try {
+    return (await fs.stat(filePath)).size;
+  } catch (error) {
+    throw new ImportFailedError(`The uploaded file could not be read (${(error as Error).message}).`, { cause: error });
+  }
+}
+
+/** A batch being filled by the parser. */
+interface OpenBatch {
+  rows: number;
+  invalid: number;
+  /** Counts of rows after the first of their key in this batch, decided here in memory. */
+  updated: number;
+  unchanged: number;
+  firsts: ProductValues[];
+  /** The latest row of each key in the batch. */
+  latest: Map<string, ProductValues>;
+  repeated: Set<string>;
+  errors: JobErrorRow[];
+}
+
+interface ClosedBatch {
+  sinkBatch: SinkBatch;
+  open: OpenBatch;
+  endOffset: number;
+  endLine: number;
+  fileBytes: number;
+  final: boolean;
+}
+
+class ImportRun {
+  private reader: CsvReader;
+  private batch: OpenBatch = newBatch();
+  private closed: ClosedBatch[] = [];
+  private fileBytesRead = 0;
+  private storedErrors: number;
+  private lastProgressAt = 0;
+  private committedAny = false;
+
+  constructor(
+    private readonly ctx: ImportRunContext,
+    private readonly sink: ImportSink,
+    private readonly columns: ColumnMap,
+    private readonly state: JobCheckpoint,
+    private readonly bytesTotal: number,
+    private readonly batchRows: number,
+    private readonly gzip: boolean,
+  ) {
+    this.reader = new CsvReader(state.checkpoint_offset, state.checkpoint_line);
+    this.storedErrors = Math.min(state.invalid, MAX_STORED_ERRORS_PER_JOB);
+    this.fileBytesRead = state.bytes_processed;
+  }
+
+  async execute(filePath: string): Promise<ImportOutcome> {
+    const onRecord = (record: CsvRecord) => this.take(record);
+    let inflight: Promise<unknown> | null = null;
+    // Commits the closed batches one after the other, each started once the previous one is done;
+    // returns false when the job was cancelled meanwhile.
+    const drain = async (): Promise<boolean> => {
+      for (let next = this.closed.shift(); next; next = this.closed.shift()) {
+        if (inflight) await inflight;
+        if (this.committedAny && (await this.ctx.isCancelled())) return false;
+        const committing = this.commit(next);
+        committing.catch(() => undefined);
+        inflight = committing;
+      }
+      return true;
+    };
+    this.report('parsing');
+    if (await this.ctx.isCancelled()) return { status: 'cancelled' };
+
+    const chunks = readCsvText(filePath, { gzip: this.gzip, fromOffset: this.state.checkpoint_offset, limits: this.ctx.limits });
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.fileBytesRead >= 0) this.fileBytesRead = Math.max(this.fileBytesRead, chunk.fileBytesRead);
+        // Reading starts after the header (read separately, BOM and all).
+        this.reader.push(chunk.text, onRecord);
+        if (!(await drain())) return { status: 'cancelled' };
+        if (Date.now() - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.report(this.committedAny ? 'importing' : 'parsing');
+      }
+      this.reader.finish(onRecord);
+    } catch (error) {
+      // The sink closes after this returns: let a commit still running finish first.
+      await (inflight as Promise<unknown> | null)?.catch(() => undefined);
+      if (error instanceof CsvRecordTooLongError) throw new ImportFailedError(error.message, { cause: error });
+      throw error;
+    } finally {
+      await chunks.return(undefined);
+    }
+    this.closeBatch(true);
+    if (!(await drain())) return { status: 'cancelled' };
+    if (inflight) await inflight;
+    this.report('finalizing');
+    return { status: 'completed' };
+  }
+
+  private take(record: CsvRecord): void {
+    const batch = this.batch;
+    batch.rows++;
+    const result = validateRecord(record.fields, this.columns, record.malformed);
+    if (isRowProblem(result)) {
+      batch.invalid++;
+      if (this.storedErrors < MAX_STORED_ERRORS_PER_JOB) {
+        this.storedErrors++;
+        batch.errors.push({ line: record.line, ...result, raw: this.reader.lastRecordText(MAX_RAW_CHARS) });
+      }
+    } else {
+      const previous = batch.latest.get(result.key);
+      if (previous === undefined) {
+        batch.firsts.push(result);
+      } else {
+        if (sameValues(previous, result)) batch.unchanged++;
+        else batch.updated++;
+        batch.repeated.add(result.key);
+      }
+      batch.latest.set(result.key, result);
+    }
+    if (batch.rows >= this.batchRows) this.closeBatch(false);
+  }
+
+  private closeBatch(final: boolean): void {
+    const open = this.batch;
+    this.batch = newBatch();
+    this.closed.push({
+      sinkBatch: {
+        firsts: open.firsts,
+        lasts: [...open.repeated].map((key) => open.latest.get(key) as ProductValues),
+        errors: open.errors,
+      },
+      open,
+      endOffset: this.reader.endOffset(),
+      endLine: this.reader.endLine(),
+      // Plain files: the exact offset; .gz: the compressed bytes read so far (slightly ahead).
+      fileBytes: final ? this.bytesTotal : this.gzip ? Math.min(this.fileBytesRead, this.bytesTotal) : this.reader.endOffset(),
+      final,
+    });
+  }
+
+  private async commit(closed: ClosedBatch): Promise<void> {
+    const { open } = closed;
+    await this.sink.commit(closed.sinkBatch, (counts) => {
+      const state = this.state;
+      state.phase = closed.final ? 'finalizing' : 'importing';
+      state.bytes_processed = Math.max(state.bytes_processed, closed.fileBytes);
+      state.rows_processed += open.rows;
+      state.inserted += counts.inserted;
+      state.updated += counts.updated + open.updated;
+      state.unchanged += counts.unchanged + open.unchanged;
+      state.invalid += open.invalid;
+      state.checkpoint_offset = closed.endOffset;
+      state.checkpoint_line = closed.endLine;
+      state.updated_at = new Date().toISOString();
+      return { ...state };
+    });
+    this.committedAny = true;
+    this.report(closed.final ? 'finalizing' : 'importing');
+  }
+
+  private report(phase: ImportProgress['phase']): void {
+    const { bytes_processed, rows_processed, inserted, updated, unchanged, invalid } = this.state;
+    this.lastProgressAt = Date.now();
+    this.ctx.onProgress({ phase, bytes_processed, rows_processed, inserted, updated, unchanged, invalid });
+  }
+}
+
+function newBatch(): OpenBatch {
+  return { rows: 0, invalid: 0, updated: 0, unchanged: 0, firsts: [], latest: new Map(), repeated: new Set(), errors: [] };
+}
+
+/** Whether `next` would leave a product written from `previous` as it is (same file, so same columns). */
+function sameValues(previous: ProductValues, next: ProductValues): boolean {
+  return (
+    previous.sku === next.sku &&
+    previous.name === next.name &&
+    previous.description === next.description &&
+    previous.priceCents === next.priceCents &&
+    previous.active === next.active
+  );
+}

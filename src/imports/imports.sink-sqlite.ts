@@ -1,0 +1,89 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { openSqliteConnection } from '../db/database.js';
+import type { ProductValues } from './imports.rows.js';
+import { updatedColumns, type ImportSink, type JobCheckpoint, type SinkBatch, type SinkOptions, type WriteCounts } from './imports.sink.js';
+
+// SQLite: set-based writes on a connection of the import's own. Each batch goes into a
+// temporary staging table, then one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed
+// moves it into products: a few statements per batch instead of one per row (row-by-row
+// upserts top out at 45–75k rows/s here).
+
+/**
+ * 256 MiB of page cache for the import's connection (the app's connections keep 64 MiB):
+ * the upsert touches the sku_key, name and active indexes at random places, and once those
+ * fit in cache the write runs at about 1.5× the speed of the default 2 MiB cache.
+ */
+const IMPORT_CACHE_KIB = 262_144;
+
+export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
+  const connection = openSqliteConnection(file);
+  try {
+    connection.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
+    connection.pragma('temp_store = MEMORY');
+    connection.exec(`create temp table if not exists import_staging (
+      pass integer not null, sku text not null, sku_key text not null, name text not null,
+      description text, price_cents integer, active integer not null)`);
+    return createSink(connection, options);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+function createSink(connection: BetterSqlite3.Database, { jobId, columns }: SinkOptions): ImportSink {
+  const changed = updatedColumns(columns);
+  const upsert = (pass: number) =>
+    connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
+      select sku, sku_key, name, description, price_cents, active, @now, @now from import_staging where pass = ${pass}
+      on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
+        updated_at = excluded.updated_at
+      where ${changed.map((column) => `products.${column} is not excluded.${column}`).join(' or ')}`);
+  const upsertFirsts = upsert(1);
+  const upsertLasts = upsert(2);
+  const stage = connection.prepare(
+    'insert into import_staging (pass, sku, sku_key, name, description, price_cents, active) values (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const clearStaging = connection.prepare('delete from import_staging');
+  const lastId = connection.prepare('select seq from sqlite_sequence where name = ?').pluck();
+  const countNewer = connection.prepare('select count(*) from products where id > ?').pluck();
+  const updateJob = connection.prepare(`update jobs set phase = @phase, bytes_processed = @bytes_processed,
+      rows_processed = @rows_processed, inserted = @inserted, updated = @updated, unchanged = @unchanged,
+      invalid = @invalid, checkpoint_offset = @checkpoint_offset, checkpoint_line = @checkpoint_line,
+      updated_at = @updated_at where id = @id`);
+  const insertError = connection.prepare(
+    'insert into job_errors (job_id, line, sku, field, message, raw) values (?, ?, ?, ?, ?, ?)',
+  );
+
+  const stageRows = (pass: number, rows: readonly ProductValues[]) => {
+    for (const row of rows) stage.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
+  };
+
+  const commitBatch = connection.transaction((batch: SinkBatch, checkpoint: (counts: WriteCounts) => JobCheckpoint) => {
+    const now = new Date().toISOString();
+    clearStaging.run();
+    stageRows(1, batch.firsts);
+    stageRows(2, batch.lasts);
+    const idBefore = Number(lastId.get('products') ?? 0);
+    const written = upsertFirsts.run({ now }).changes;
+    const inserted = written === 0 ? 0 : Number(countNewer.get(idBefore));
+    if (batch.lasts.length > 0) upsertLasts.run({ now });
+    const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
+    updateJob.run({ ...checkpoint(counts), id: jobId });
+    for (const error of batch.errors) {
+      insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
+    }
+    return counts;
+  });
+
+  let closed = false;
+  return {
+    async commit(batch, checkpoint) {
+      return commitBatch.immediate(batch, checkpoint);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      connection.close();
+    },
+  };
+}
