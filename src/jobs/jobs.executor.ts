@@ -1,0 +1,118 @@
+import type { Database } from '../db/database.js';
+import type { JobType } from '../db/database.schema.js';
+import { endJob } from './jobs.lifecycle.js';
+import type { RunOutcome } from './jobs.queue.js';
+import { claimJob, findJobControl, releaseJob, type JobEnding, type JobRow } from './jobs.repository.js';
+import type { Job } from './jobs.schemas.js';
+import { RateTracker, toJob } from './jobs.view.js';
+
+/** What a task reports as it goes; the counters are totals for the job so far. */
+export interface TaskProgress {
+  phase: string;
+  bytes_processed?: number;
+  rows_total?: number;
+  rows_processed: number;
+  inserted?: number;
+  updated?: number;
+  unchanged?: number;
+  invalid?: number;
+}
+
+/** What a task (the import pipeline, the bulk delete) is given: the same shape as the pipeline's ImportRunContext. */
+export interface TaskContext {
+  /** Opened in the thread or process running the task. */
+  database: Database;
+  /** The jobs row tells the task where to resume (checkpoint, counters). */
+  jobId: string;
+  onProgress(progress: TaskProgress): void;
+  /** True when the task must stop at this batch boundary. */
+  isCancelled(): boolean | Promise<boolean>;
+}
+
+export type TaskOutcome = { status: 'completed' } | { status: 'cancelled' };
+export type JobTask = (context: TaskContext) => Promise<TaskOutcome>;
+export type JobTasks = Record<JobType, JobTask>;
+
+export interface ExecuteHooks {
+  /** Each update of the job (throttled), then its final state. */
+  publish(job: Job): void;
+  /** Aborts when this process stops: the run then ends at the next batch boundary, to resume later. */
+  signal: AbortSignal;
+}
+
+/** How often a running job's state is published at most (the pipeline reports every ~200 ms). */
+const PUBLISH_INTERVAL_MS = 150;
+
+function failureMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.trim() || 'The job stopped on an unexpected error';
+}
+
+/**
+ * Runs one job to its end in this thread: claims it (status running, one more attempt),
+ * runs its task, then writes its final state with its webhook event. A run whose process
+ * is stopping leaves the job queued to resume from its checkpoint; a run superseded by a
+ * newer claim of the same job (a stalled worker) stops without touching it.
+ */
+export async function executeJob(database: Database, jobId: string, tasks: JobTasks, hooks: ExecuteHooks): Promise<RunOutcome> {
+  const claimed = await claimJob(database.db, jobId, new Date().toISOString());
+  if (!claimed) return 'finished'; // already finished, or cancelled while queued
+  const attempt = claimed.attempts;
+  const finish = async (ending: JobEnding): Promise<RunOutcome> => {
+    const ended = await endJob(database, jobId, { status: 'running', attempt }, ending);
+    if (ended) hooks.publish(toJob(ended));
+    return 'finished';
+  };
+  if (claimed.cancel_requested) return finish({ status: 'cancelled', error: null, forgetFile: false });
+
+  const tracker = new RateTracker();
+  let live: JobRow = claimed;
+  let lastPublished = 0;
+  const publishLive = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastPublished < PUBLISH_INTERVAL_MS) return;
+    lastPublished = now;
+    const remaining =
+      live.type === 'import'
+        ? { bytes: Math.max(0, Number(live.bytes_total) - Number(live.bytes_processed)) }
+        : { rows: Math.max(0, Number(live.rows_total) - Number(live.rows_processed)) };
+    hooks.publish(toJob(live, tracker.rate(remaining)));
+  };
+  tracker.sample(Number(claimed.rows_processed), Number(claimed.bytes_processed));
+  publishLive(true);
+
+  let superseded = false;
+  const isCancelled = async () => {
+    if (hooks.signal.aborted) return true;
+    const control = await findJobControl(database.db, jobId);
+    if (!control || control.status !== 'running' || control.attempts !== attempt) {
+      superseded = true;
+      return true;
+    }
+    return control.cancel_requested === 1;
+  };
+  const onProgress = (progress: TaskProgress) => {
+    live = { ...live, ...progress };
+    tracker.sample(Number(live.rows_processed), Number(live.bytes_processed));
+    publishLive(false);
+  };
+
+  let ending: JobEnding;
+  try {
+    const outcome = await tasks[claimed.type]({ database, jobId, onProgress, isCancelled });
+    if (superseded) return 'finished';
+    if (outcome.status === 'completed') ending = { status: 'completed', error: null, forgetFile: true };
+    else if (hooks.signal.aborted && !(await findJobControl(database.db, jobId))?.cancel_requested) {
+      await releaseJob(database.db, jobId, attempt, new Date().toISOString());
+      return 'interrupted';
+    } else ending = { status: 'cancelled', error: null, forgetFile: false };
+  } catch (error) {
+    if (hooks.signal.aborted) {
+      // Stopping mid-batch (the database may already be closing): the checkpoint has the rest.
+      await releaseJob(database.db, jobId, attempt, new Date().toISOString()).catch(() => undefined);
+      return 'interrupted';
+    }
+    ending = { status: 'failed', error: failureMessage(error), forgetFile: false };
+  }
+  return finish(ending);
+}

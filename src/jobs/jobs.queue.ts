@@ -1,0 +1,35 @@
+/**
+ * How a job run ends: `finished` (it reached a final state, or there was nothing to do)
+ * or `interrupted` (its process is stopping: the job goes back to the queue and resumes
+ * from its checkpoint in the next consumer).
+ */
+export type RunOutcome = 'finished' | 'interrupted';
+
+/** Runs one job; `signal` aborts when the consumer closes (stop at the next batch boundary). */
+export type RunJob = (jobId: string, signal: AbortSignal) => Promise<RunOutcome>;
+
+export interface ConsumeOptions {
+  /** Jobs run at the same time by this consumer (default 1). */
+  concurrency?: number;
+  /** A run that threw (a bug or an unreachable database); the job's own failures never get here. */
+  onError?: (jobId: string, error: unknown) => void;
+}
+
+/**
+ * Where jobs wait to run. Embedded mode: in-process (durable through the jobs table,
+ * from which unfinished jobs are enqueued again at start). Scaled mode: BullMQ on Redis,
+ * consumed by `npm run worker` processes on any machine, with stalled-job recovery.
+ */
+export interface JobQueue {
+  /** Asks for the job to run; ignored while it is already waiting or running. */
+  enqueue(jobId: string): Promise<void>;
+  /** Starts running waiting jobs in this process. */
+  consume(run: RunJob, options?: ConsumeOptions): JobConsumer;
+  /** Idempotent; close the consumers first. */
+  close(): Promise<void>;
+}
+
+export interface JobConsumer {
+  /** Stops taking jobs, interrupts the running ones and waits for them to stop. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,169 @@
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { JobErrorsTable, JobStatus, JobType, JobsTable, Tables } from '../db/database.schema.js';
+
+/** A connection or a transaction: every repository function works inside either. */
+export type Executor = Kysely<Tables> | Transaction<Tables>;
+export type JobRow = Selectable<JobsTable>;
+export type JobErrorRow = Selectable<JobErrorsTable>;
+export type NewJobRow = Omit<Insertable<JobsTable>, 'created_at' | 'updated_at' | 'status'>;
+
+const UNFINISHED: JobStatus[] = ['queued', 'running'];
+
+export function insertJob(db: Executor, job: NewJobRow, now: string): Promise<JobRow> {
+  return db
+    .insertInto('jobs')
+    .values({ ...job, status: 'queued', created_at: now, updated_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findJob(db: Executor, id: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listJobs(db: Executor, filter: { type?: JobType; status?: JobStatus; limit: number }): Promise<JobRow[]> {
+  let query = db.selectFrom('jobs').selectAll();
+  if (filter.type) query = query.where('type', '=', filter.type);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+/** The ids of jobs that should be running: queued, or running when their process stopped. Oldest first. */
+export async function unfinishedJobIds(db: Executor): Promise<string[]> {
+  const rows = await db.selectFrom('jobs').select('id').where('status', 'in', UNFINISHED).orderBy('created_at').orderBy('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Takes a queued job (or one whose runner died) for a new run: status running, one more
+ * attempt. The attempt number identifies this run; a later claim supersedes it.
+ */
+export function claimJob(db: Executor, id: string, now: string): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'running',
+      attempts: eb('attempts', '+', 1),
+      started_at: sql<string>`coalesce(started_at, ${now})`,
+      error: null,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .where('status', 'in', UNFINISHED)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** What a running job checks between batches. */
+export function findJobControl(db: Executor, id: string): Promise<{ status: JobStatus; cancel_requested: number; attempts: number } | undefined> {
+  return db.selectFrom('jobs').select(['status', 'cancel_requested', 'attempts']).where('id', '=', id).executeTakeFirst();
+}
+
+export interface JobEnding {
+  status: Extract<JobStatus, 'completed' | 'failed' | 'cancelled'>;
+  error: string | null;
+  /** The stored upload is no longer needed (the import completed). */
+  forgetFile: boolean;
+}
+
+/**
+ * Writes a job's final state, only while it is still `status`/`attempt` as expected, so
+ * a superseded run or a second cancel cannot end a job twice. Undefined when it was not.
+ */
+export function finishJob(
+  db: Executor,
+  id: string,
+  expected: { status: JobStatus; attempt?: number },
+  ending: JobEnding,
+  now: string,
+): Promise<JobRow | undefined> {
+  let query = db
+    .updateTable('jobs')
+    .set({
+      status: ending.status,
+      error: ending.error,
+      phase: null,
+      finished_at: now,
+      updated_at: now,
+      ...(ending.forgetFile ? { file_path: null } : {}),
+    })
+    .where('id', '=', id)
+    .where('status', '=', expected.status);
+  if (expected.attempt !== undefined) query = query.where('attempts', '=', expected.attempt);
+  return query.returningAll().executeTakeFirst();
+}
+
+/** Asks a running job to stop at its next batch boundary. */
+export async function requestCancel(db: Executor, id: string, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ cancel_requested: 1, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** A run stopped because its process is shutting down: queued again, to resume from its checkpoint. */
+export async function releaseJob(db: Executor, id: string, attempt: number, now: string): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ status: 'queued', updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .where('attempts', '=', attempt)
+    .execute();
+}
+
+/** A failed or cancelled import queued again, to go on from its checkpoint with its stored file. */
+export function requeueForRetry(db: Executor, id: string, now: string): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({ status: 'queued', error: null, finished_at: null, cancel_requested: 0, updated_at: now })
+    .where('id', '=', id)
+    .where('type', '=', 'import')
+    .where('status', 'in', ['failed', 'cancelled'])
+    .where('file_path', 'is not', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function updateJobCounters(
+  db: Executor,
+  id: string,
+  values: { phase?: string | null; rows_total?: number; rows_processed?: number },
+  now: string,
+): Promise<unknown> {
+  return db.updateTable('jobs').set({ ...values, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** Failed or cancelled jobs whose stored file has outlived the retention period. */
+export function findExpiredUploads(db: Executor, finishedBefore: string): Promise<{ id: string; file_path: string | null }[]> {
+  return db
+    .selectFrom('jobs')
+    .select(['id', 'file_path'])
+    .where('status', 'in', ['failed', 'cancelled'])
+    .where('file_path', 'is not', null)
+    .where('finished_at', '<', finishedBefore)
+    .execute();
+}
+
+export async function forgetUpload(db: Executor, id: string, now: string): Promise<void> {
+  await db.updateTable('jobs').set({ file_path: null, updated_at: now }).where('id', '=', id).execute();
+}
+
+export function listJobErrors(db: Executor, jobId: string, page: { limit: number; offset: number }): Promise<JobErrorRow[]> {
+  return db
+    .selectFrom('job_errors')
+    .selectAll()
+    .where('job_id', '=', jobId)
+    .orderBy('line')
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+}
+
+export function streamJobErrors(db: Executor, jobId: string): AsyncIterable<JobErrorRow> {
+  return db.selectFrom('job_errors').selectAll().where('job_id', '=', jobId).orderBy('line').orderBy('id').stream(1000);
+}

@@ -1,0 +1,116 @@
+import { Worker } from 'node:worker_threads';
+import type { DatabaseConfig } from '../config.js';
+import { once } from '../shared/shutdown.js';
+import type { RunOutcome } from './jobs.queue.js';
+import type { Job } from './jobs.schemas.js';
+
+export type ThreadCommand = { type: 'run'; jobId: string } | { type: 'stop' } | { type: 'exit' };
+export type ThreadMessage =
+  | { type: 'update'; job: Job }
+  | { type: 'done'; jobId: string; outcome: RunOutcome }
+  | { type: 'error'; jobId: string; message: string };
+
+const THREAD_ENTRY = new URL('./jobs.thread-entry.mjs', import.meta.url);
+
+export interface ThreadRunOptions {
+  publish(job: Job): void;
+  /** Abort = stop at the next batch boundary; the thread is terminated if it has not stopped after the pool's stop timeout. */
+  signal: AbortSignal;
+}
+
+export interface JobThreadPool {
+  /** Runs one job in an idle thread (started when none is idle); rejects if the thread dies without finishing it. */
+  run(jobId: string, options: ThreadRunOptions): Promise<RunOutcome>;
+  /** Ends the idle threads (close the consumer first, so none is busy). Idempotent. */
+  close(): Promise<void>;
+}
+
+interface JobThread {
+  worker: Worker;
+  /** The run in progress: settles it when its thread answers or dies. */
+  current: { jobId: string; options: ThreadRunOptions; resolve(outcome: RunOutcome): void; reject(error: Error): void } | null;
+  exited: Promise<void>;
+}
+
+/**
+ * Worker threads that run jobs (see jobs.thread.ts). A thread is kept for the next job,
+ * so its start-up (loading the code, opening the database) is paid once.
+ */
+export function createJobThreadPool(databaseConfig: DatabaseConfig, stopTimeoutMs = 20_000): JobThreadPool {
+  const idle: JobThread[] = [];
+  const all = new Set<JobThread>();
+
+  function startThread(): JobThread {
+    const worker = new Worker(THREAD_ENTRY, { workerData: { databaseConfig } });
+    let failure: Error | null = null;
+    const thread: JobThread = {
+      worker,
+      current: null,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
+    worker.on('message', (message: ThreadMessage) => {
+      const current = thread.current;
+      if (message.type === 'update') current?.options.publish(message.job);
+      else if (current && message.jobId === current.jobId) {
+        thread.current = null;
+        if (message.type === 'done') current.resolve(message.outcome);
+        else current.reject(new Error(message.message));
+      }
+    });
+    worker.on('error', (error) => {
+      failure = error;
+    });
+    worker.on('exit', (code) => {
+      all.delete(thread);
+      const index = idle.indexOf(thread);
+      if (index >= 0) idle.splice(index, 1);
+      const current = thread.current;
+      thread.current = null;
+      if (!current) return;
+      if (current.options.signal.aborted) current.resolve('interrupted');
+      else current.reject(failure ?? new Error(`the job thread exited with code ${code}`));
+    });
+    all.add(thread);
+    return thread;
+  }
+
+  return {
+    run(jobId, options) {
+      const thread = idle.pop() ?? startThread();
+      return new Promise<RunOutcome>((resolve, reject) => {
+        const stop = () => {
+          thread.worker.postMessage({ type: 'stop' } satisfies ThreadCommand);
+          setTimeout(() => {
+            if (thread.current?.jobId === jobId) void thread.worker.terminate();
+          }, stopTimeoutMs).unref();
+        };
+        const settle = () => {
+          options.signal.removeEventListener('abort', stop);
+          if (all.has(thread)) idle.push(thread);
+        };
+        thread.current = {
+          jobId,
+          options,
+          resolve: (outcome) => {
+            settle();
+            resolve(outcome);
+          },
+          reject: (error) => {
+            settle();
+            reject(error);
+          },
+        };
+        thread.worker.postMessage({ type: 'run', jobId } satisfies ThreadCommand);
+        if (options.signal.aborted) stop();
+        else options.signal.addEventListener('abort', stop, { once: true });
+      });
+    },
+    close: once(async () => {
+      for (const thread of all) {
+        thread.worker.postMessage({ type: 'exit' } satisfies ThreadCommand);
+        setTimeout(() => void thread.worker.terminate(), stopTimeoutMs).unref();
+      }
+      await Promise.all([...all].map((thread) => thread.exited));
+    }),
+  };
+}

@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { POSTGRES_URL } from '../support/services.js';
+import { createDatabase } from '../../src/db/database.js';
+import { createTestStore, startTestApp, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { csvText, importFile, type Cells, type JobJson } from './job-helpers.js';
+
+// A real server process stopped in the middle of an import, gracefully (SIGTERM) and then
+// hard (kill -9): each next start resumes the job from its checkpoint, and the catalog and
+// counts end exactly as after an uninterrupted run of the same file.
+
+const dialects = await testDialects();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROWS = 80_000;
+
+/** Repeated SKUs (some in another case), invalid rows, quoted multi-line descriptions. */
+function trickyCatalog(rows: number): string {
+  const out: Cells[] = [['sku', 'name', 'description', 'price', 'active']];
+  for (let index = 0; index < rows; index++) {
+    const repeat = index % 5 === 4;
+    const base = repeat ? index - 3 : index;
+    const sku = repeat && index % 10 === 9 ? `crash-${base}` : `CRASH-${base}`;
+    const invalid = index % 97 === 0;
+    out.push([
+      sku,
+      invalid ? '' : `Name ${index}`,
+      index % 4 === 0 ? `Line one ${index}\nline "two"` : `Plain ${index}`,
+      `${index % 500}.${String(index % 100).padStart(2, '0')}`,
+      index % 3 === 0 ? 'false' : 'true',
+    ]);
+  }
+  return csvText(out);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+interface Server {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+}
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk) => (output += String(chunk)));
+  child.stderr?.on('data', (chunk) => (output += String(chunk)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
+    const ready = await fetch(`${baseUrl}/healthz`).then((response) => response.ok, () => false);
+    if (ready) return { child, baseUrl, output: () => output };
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    server.child.once('exit', () => resolve());
+    server.child.kill(signal);
+  });
+}
+
+async function getJob(server: Server, id: string): Promise<JobJson> {
+  const response = await fetch(`${server.baseUrl}/api/jobs/${id}`);
+  return (await response.json()) as JobJson;
+}
+
+async function pollJob(server: Server, id: string, until: (job: JobJson) => boolean, timeoutMs: number): Promise<JobJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(server, id);
+    if (until(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job not there in time: ${JSON.stringify(job)}\n${server.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const COUNTS = ['rows_processed', 'inserted', 'updated', 'unchanged', 'invalid', 'bytes_processed', 'bytes_total', 'percent'];
+
+describe.each(dialects)('SIGTERM and kill -9 mid-import, then restart (%s)', (dialect) => {
+  const stores: TestStore[] = [];
+  const servers: Server[] = [];
+  afterAll(async () => {
+    for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    for (const store of stores) await store.drop();
+  });
+
+  it('resumes from the checkpoint and ends exactly as an uninterrupted run', { timeout: 240_000 }, async () => {
+    const content = trickyCatalog(ROWS);
+
+    // The uninterrupted run, for reference.
+    const reference = await startTestApp(dialect);
+    const expectedJob = await importFile(reference.app, content, 'crash.csv');
+    const productsOf = (db: typeof reference.runtime.database.db) =>
+      db.selectFrom('products').select(['sku_key', 'sku', 'name', 'description', 'price_cents', 'active']).orderBy('sku_key').execute();
+    const expectedProducts = await productsOf(reference.runtime.database.db);
+    const expectedErrors = await reference.runtime.database.db.selectFrom('job_errors').select(['line', 'sku', 'field']).orderBy('line').execute();
+    await reference.close();
+    expect(expectedJob.status).toBe('completed');
+
+    const store = await createTestStore(dialect);
+    stores.push(store);
+    const env: Record<string, string> = { ...store.env, LOG_LEVEL: 'warn' };
+    if (store.schema) env.DATABASE_URL = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${store.schema}`)}`;
+
+    const first = await startServer(env);
+    servers.push(first);
+    const upload = await fetch(`${first.baseUrl}/api/upload?filename=crash.csv`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: content });
+    expect(upload.status).toBe(202);
+    const { id } = (await upload.json()) as JobJson;
+    const running = (job: JobJson, atLeast: number) => job.status === 'running' && Number(job.rows_processed) >= atLeast;
+
+    // 1. A graceful stop (SIGTERM) mid-import: the job goes back to the queue at its checkpoint.
+    const beforeTerm = await pollJob(first, id, (job) => running(job, 10_000), 120_000);
+    await stop(first, 'SIGTERM');
+    expect(first.child.exitCode).toBe(0);
+
+    // 2. The next start resumes it; kill -9 it mid-import.
+    const second = await startServer(env);
+    servers.push(second);
+    const resumed = await getJob(second, id);
+    expect(['queued', 'running']).toContain(resumed.status);
+    expect(Number(resumed.rows_processed)).toBeGreaterThanOrEqual(Number(beforeTerm.rows_processed));
+    const beforeKill = await pollJob(second, id, (job) => running(job, Number(resumed.rows_processed) + 10_000), 120_000);
+    await stop(second, 'SIGKILL');
+
+    // 3. The next start resumes it again, to the end.
+    const third = await startServer(env);
+    servers.push(third);
+    const atRestart = await getJob(third, id);
+    expect(['queued', 'running']).toContain(atRestart.status);
+    expect(Number(atRestart.rows_processed)).toBeGreaterThanOrEqual(Number(beforeKill.rows_processed) - 10_000);
+    expect(Number(atRestart.rows_processed)).toBeLessThan(ROWS);
+    const done = await pollJob(third, id, (job) => ['completed', 'failed', 'cancelled'].includes(job.status), 180_000);
+    expect(done.status, third.output()).toBe('completed');
+    for (const key of COUNTS) expect(done[key], key).toEqual(expectedJob[key]);
+    // A completed import's file is deleted right after its final commit.
+    const uploadDir = testConfig(store).uploadDir;
+    const deadline = Date.now() + 10_000;
+    while (fs.readdirSync(uploadDir).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fs.readdirSync(uploadDir)).toEqual([]);
+    await stop(third, 'SIGKILL');
+
+    const database = createDatabase(testConfig(store).database);
+    try {
+      const products = await productsOf(database.db);
+      expect(products.length).toBe(expectedProducts.length);
+      expect(products).toEqual(expectedProducts);
+      const errors = await database.db.selectFrom('job_errors').select(['line', 'sku', 'field']).where('job_id', '=', id).orderBy('line').execute();
+      expect(errors).toEqual(expectedErrors);
+      const attempts = await database.db.selectFrom('jobs').select('attempts').where('id', '=', id).executeTakeFirstOrThrow();
+      expect(Number(attempts.attempts)).toBe(3);
+      const events = await database.db.selectFrom('outbox_events').select(['type', 'data']).execute();
+      expect(events.map((event) => event.type)).toEqual(['import.completed']);
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -1,0 +1,140 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
+import { createJobsService } from '../../src/jobs/jobs.service.js';
+import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { catalog, dataEvents, importFile, openSse, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
+
+const dialects = await testDialects();
+const FINISHED = ['completed', 'failed', 'cancelled'];
+
+describe.each(dialects)('GET /api/progress/{id} (%s)', (dialect) => {
+  let test: TestApp;
+  let baseUrl: string;
+  beforeAll(async () => {
+    test = await startTestApp(dialect);
+    baseUrl = await test.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('streams a running import: state at once, progress with increasing ids, exactly one terminal event, then closes', async () => {
+    const accepted = (await uploadRaw(test.app, catalog(150_000, { skuPrefix: 'SSE' }))).json() as JobJson;
+    const opened = Date.now();
+    const stream = await openSse(baseUrl, `/api/progress/${accepted.id}`);
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(stream.headers['x-request-id']).toBeTruthy();
+    const [first] = await stream.next(1);
+    expect(first?.at ?? Infinity).toBeLessThan(opened + 5000);
+    const events = dataEvents(await stream.ended);
+    expect(events.length).toBeGreaterThanOrEqual(3);
+    const ids = events.map((event) => Number(event.id));
+    for (let index = 1; index < ids.length; index++) expect(ids[index]).toBeGreaterThan(ids[index - 1] as number);
+    const terminal = events.filter((event) => event.event !== 'progress');
+    expect(terminal).toHaveLength(1);
+    expect(events.at(-1)?.event).toBe('completed');
+    expect(events.slice(0, -1).every((event) => event.event === 'progress')).toBe(true);
+    const last = events.at(-1)?.job;
+    expect(last).toMatchObject({ id: accepted.id, status: 'completed', percent: 100, rows_processed: 150_000 });
+    expect(last?.message).toMatch(/completed/i);
+    const running = events.filter((event) => event.job.status === 'running');
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    // Progress is measured and only goes forward; the live rate shows while running.
+    const percents = running.map((event) => event.job.percent as number);
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    expect(running.some((event) => typeof event.job.rows_per_second === 'number' && typeof event.job.eta_seconds === 'number')).toBe(true);
+    for (const event of running) expect(event.job.message).toMatch(/%/);
+  });
+
+  it('gives a job that already finished its terminal event at once, then closes', async () => {
+    const job = await importFile(test.app, catalog(5, { skuPrefix: 'DONE' }));
+    const stream = await openSse(baseUrl, `/api/progress/${job.id}`);
+    const events = dataEvents(await stream.ended);
+    expect(events.map((event) => event.event)).toEqual(['completed']);
+    expect(events[0]?.id).toBe('1');
+    expect(events[0]?.job).toMatchObject({ id: job.id, status: 'completed', inserted: 5 });
+  });
+
+  it('on reconnect with Last-Event-ID: the current state at once, ids going on from there', async () => {
+    const job = await importFile(test.app, catalog(5, { skuPrefix: 'RECONNECT' }));
+    const stream = await openSse(baseUrl, `/api/progress/${job.id}`, { 'last-event-id': '41' });
+    const events = dataEvents(await stream.ended);
+    expect(events.map((event) => [event.id, event.event])).toEqual([['42', 'completed']]);
+  });
+
+  it('follows a queued job to its cancellation', async () => {
+    const blocker = (await uploadRaw(test.app, catalog(100_000, { skuPrefix: 'BLOCK' }))).json() as JobJson;
+    const queued = (await uploadRaw(test.app, catalog(5, { skuPrefix: 'CQ' }))).json() as JobJson;
+    const stream = await openSse(baseUrl, `/api/progress/${queued.id}`);
+    const [first] = await stream.next(1);
+    expect(JSON.parse(first?.data ?? '{}')).toMatchObject({ status: 'queued', message: expect.stringMatching(/queued/i) });
+    expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${queued.id}/cancel` })).statusCode).toBe(200);
+    const events = dataEvents(await stream.ended);
+    expect(events.at(-1)).toMatchObject({ event: 'cancelled' });
+    expect(events.filter((event) => FINISHED.includes(event.event ?? ''))).toHaveLength(1);
+    await waitForJob(test.app, blocker.id);
+  });
+
+  it('answers 404 for an unknown job and 422 for a malformed id', async () => {
+    const unknown = await test.app.inject({ method: 'GET', url: '/api/progress/3f6ed567-7f87-41de-8346-9de468e6f382' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ detail: 'Job not found' });
+    expect((await test.app.inject({ method: 'GET', url: '/api/progress/x' })).statusCode).toBe(422);
+  });
+});
+
+describe('SSE streams at shutdown', () => {
+  it('end cleanly when the server closes', async () => {
+    const test = await startTestApp('sqlite');
+    try {
+      const baseUrl = await test.app.listen({ port: 0, host: '127.0.0.1' });
+      const blocker = (await uploadRaw(test.app, catalog(5, { skuPrefix: 'S' }))).json() as JobJson;
+      await waitForJob(test.app, blocker.id);
+      // A queued job that never runs keeps its stream open until shutdown.
+      const row = { id: '3f6ed567-7f87-41de-8346-9de468e6f382', type: 'bulk_delete' as const };
+      await test.runtime.database.db
+        .insertInto('jobs')
+        .values({ ...row, status: 'queued', created_at: new Date().toISOString(), updated_at: new Date().toISOString() })
+        .execute();
+      const stream = await openSse(baseUrl, `/api/progress/${row.id}`);
+      await stream.next(1);
+      const closing = test.app.close();
+      await stream.ended;
+      await closing;
+      expect(dataEvents(stream.events).map((event) => event.event)).toEqual(['progress']);
+    } finally {
+      await test.close();
+    }
+  });
+});
+
+describe('SSE heartbeat', () => {
+  it('sends a comment line every heartbeat interval while nothing changes', async () => {
+    const test = await startTestApp('sqlite');
+    const jobs = createJobsService({ database: test.runtime.database, queue: test.runtime.jobQueue, progress: test.runtime.progressBus });
+    const streams = createProgressStreams(jobs, test.runtime.progressBus, { heartbeatMs: 50 });
+    const server = http.createServer((request, response) => {
+      void streams.open(request.url?.slice(1) ?? '', undefined).then((stream) => stream.attach(response, {}));
+    });
+    try {
+      const id = '5f6ed567-7f87-41de-8346-9de468e6f382';
+      const now = new Date().toISOString();
+      await test.runtime.database.db.insertInto('jobs').values({ id, type: 'bulk_delete', status: 'queued', created_at: now, updated_at: now }).execute();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const stream = await openSse(`http://127.0.0.1:${port}`, `/${id}`);
+      await stream.next(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stream.events.filter((event) => event.comment === 'heartbeat').length).toBeGreaterThanOrEqual(2);
+      stream.close();
+    } finally {
+      streams.closeAll();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await test.close();
+    }
+  });
+});

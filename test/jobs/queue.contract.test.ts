@@ -1,0 +1,160 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { JobConsumer, JobQueue, RunJob } from '../../src/jobs/jobs.queue.js';
+import { queueBackends } from './contract-backends.js';
+
+const backends = await queueBackends();
+
+function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (condition()) return resolve();
+      if (Date.now() > deadline) return reject(new Error('condition not met in time'));
+      setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let sequence = 0;
+const jobId = () => `00000000-0000-4000-8000-${String(++sequence).padStart(6, '0')}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
+
+describe.each(backends)('JobQueue contract ($name)', (backend) => {
+  const opened: { queue: JobQueue; consumers: JobConsumer[] }[] = [];
+  const open = () => {
+    const entry = { queue: backend.create(), consumers: [] as JobConsumer[] };
+    opened.push(entry);
+    return {
+      queue: entry.queue,
+      consume: (run: RunJob, options?: Parameters<JobQueue['consume']>[1]) => {
+        const consumer = entry.queue.consume(run, options);
+        entry.consumers.push(consumer);
+        return consumer;
+      },
+    };
+  };
+  afterEach(async () => {
+    for (const entry of opened.splice(0)) {
+      for (const consumer of entry.consumers) await consumer.close();
+      await entry.queue.close();
+    }
+  });
+  afterAll(() => backend.cleanUp());
+
+  it('runs each enqueued job once, in order', async () => {
+    const { queue, consume } = open();
+    const ran: string[] = [];
+    consume(async (id) => {
+      ran.push(id);
+      return 'finished';
+    });
+    const ids = [jobId(), jobId(), jobId()];
+    for (const id of ids) await queue.enqueue(id);
+    await waitFor(() => ran.length === 3);
+    await sleep(200);
+    expect(ran).toEqual(ids);
+  });
+
+  it('keeps jobs enqueued before any consumer until one starts', async () => {
+    const { queue, consume } = open();
+    const ids = [jobId(), jobId()];
+    for (const id of ids) await queue.enqueue(id);
+    await sleep(100);
+    const ran: string[] = [];
+    consume(async (id) => {
+      ran.push(id);
+      return 'finished';
+    });
+    await waitFor(() => ran.length === 2);
+    expect(ran).toEqual(ids);
+  });
+
+  it('ignores enqueueing a job that is waiting or running; runs it again once it has finished', async () => {
+    const { queue, consume } = open();
+    const id = jobId();
+    let release: () => void = () => undefined;
+    const ran: string[] = [];
+    consume(async (runId) => {
+      ran.push(runId);
+      if (ran.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return 'finished';
+    });
+    await queue.enqueue(id);
+    await queue.enqueue(id);
+    await waitFor(() => ran.length === 1);
+    await queue.enqueue(id);
+    await sleep(200);
+    expect(ran).toEqual([id]);
+    release();
+    await sleep(300);
+    await queue.enqueue(id);
+    await waitFor(() => ran.length === 2);
+    expect(ran).toEqual([id, id]);
+  });
+
+  it('runs at most `concurrency` jobs at a time', async () => {
+    const { queue, consume } = open();
+    let active = 0;
+    let peak = 0;
+    const done: string[] = [];
+    consume(
+      async (id) => {
+        active++;
+        peak = Math.max(peak, active);
+        await sleep(150);
+        active--;
+        done.push(id);
+        return 'finished';
+      },
+      { concurrency: 2 },
+    );
+    for (let index = 0; index < 5; index++) await queue.enqueue(jobId());
+    await waitFor(() => done.length === 5);
+    expect(peak).toBe(2);
+  });
+
+  it('on consumer close: aborts the running job; an interrupted job runs again in the next consumer', async () => {
+    const { queue, consume } = open();
+    const id = jobId();
+    let started = false;
+    let aborted = false;
+    const first = consume(async (_runId, signal) => {
+      started = true;
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      aborted = true;
+      return 'interrupted';
+    });
+    await queue.enqueue(id);
+    await waitFor(() => started);
+    await first.close();
+    expect(aborted).toBe(true);
+    const ranAgain: string[] = [];
+    consume(async (runId) => {
+      ranAgain.push(runId);
+      return 'finished';
+    });
+    await waitFor(() => ranAgain.length === 1);
+    expect(ranAgain).toEqual([id]);
+  });
+
+  it('reports a run that throws and goes on with the next job', async () => {
+    const { queue, consume } = open();
+    const failing = jobId();
+    const next = jobId();
+    const errors: string[] = [];
+    const ran: string[] = [];
+    consume(
+      async (id) => {
+        if (id === failing) throw new Error('boom');
+        ran.push(id);
+        return 'finished';
+      },
+      { onError: (id, error) => errors.push(`${id}: ${(error as Error).message}`) },
+    );
+    await queue.enqueue(failing);
+    await queue.enqueue(next);
+    await waitFor(() => ran.includes(next) && errors.length > 0);
+    expect(errors[0]).toBe(`${failing}: boom`);
+  });
+});
