@@ -1,0 +1,296 @@
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
+import type { DeliveryStatus, Tables, WebhookDeliveriesTable, WebhooksTable } from '../db/database.schema.js';
+
+/** A connection or a transaction: every repository function works inside either. */
+export type Executor = Kysely<Tables> | Transaction<Tables>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type NewWebhookRow = Omit<Insertable<WebhooksTable>, 'id'>;
+export type WebhookChanges = Updateable<Omit<WebhooksTable, 'id'>>;
+export type NewDeliveryRow = Pick<
+  Insertable<WebhookDeliveriesTable>,
+  'webhook_id' | 'event_id' | 'event_type' | 'attempt' | 'created_at' | 'next_attempt_at'
+>;
+
+const INSERT_CHUNK = 500;
+
+// --- webhooks -------------------------------------------------------------------------
+
+export function listWebhooks(db: Executor): Promise<WebhookRow[]> {
+  return db.selectFrom('webhooks').selectAll().orderBy('id').execute();
+}
+
+export function findWebhook(db: Executor, id: number): Promise<WebhookRow | undefined> {
+  return db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function insertWebhook(db: Executor, values: NewWebhookRow): Promise<WebhookRow> {
+  return db.insertInto('webhooks').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+export function updateWebhook(db: Executor, id: number, changes: WebhookChanges): Promise<WebhookRow | undefined> {
+  return db.updateTable('webhooks').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** Deletes the webhook and (by cascade) its deliveries. */
+export async function deleteWebhook(db: Executor, id: number): Promise<boolean> {
+  const result = await db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/** Disables an enabled webhook; true when it was enabled. */
+export async function disableWebhook(db: Executor, id: number, reason: string, now: string): Promise<boolean> {
+  const row = await db
+    .updateTable('webhooks')
+    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('enabled', '=', 1)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Disables the webhook when its failures go back to `cutoff` or earlier; true when it did. */
+export async function disableWebhookFailingSince(
+  db: Executor,
+  id: number,
+  cutoff: string,
+  reason: string,
+  now: string,
+): Promise<boolean> {
+  const row = await db
+    .updateTable('webhooks')
+    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('enabled', '=', 1)
+    .where('failing_since', '<=', cutoff)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface DeliveryOutcomeSummary {
+  status: DeliveryStatus;
+  responseStatus: number | null;
+  at: string;
+  /** The first failure after the batch's last success (or of the batch, with no success); null when the last one succeeded. */
+  failingSince: string | null;
+  /** True when a success in this batch ended an earlier run of failures. */
+  succeededInBatch: boolean;
+}
+
+/** Records a webhook's latest outcomes: the last delivery, and the start of its failing run. */
+export async function recordWebhookOutcomes(db: Executor, id: number, summary: DeliveryOutcomeSummary): Promise<void> {
+  const failingSince =
+    summary.failingSince === null
+      ? null
+      : summary.succeededInBatch
+        ? summary.failingSince
+        : sql<string>`coalesce(failing_since, ${summary.failingSince})`;
+  await db
+    .updateTable('webhooks')
+    .set({
+      last_delivery_status: summary.status,
+      last_delivery_response_status: summary.responseStatus,
+      last_delivery_at: summary.at,
+      failing_since: failingSince,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function enabledWebhookIds(db: Executor, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('webhooks').select('id').where('id', 'in', ids).where('enabled', '=', 1).execute();
+  return new Set(rows.map((row) => Number(row.id)));
+}
+
+export function enabledSubscriptions(db: Executor): Promise<{ id: number; events: string }[]> {
+  return db.selectFrom('webhooks').select(['id', 'events']).where('enabled', '=', 1).execute();
+}
+
+// --- deliveries -----------------------------------------------------------------------
+
+export function listDeliveries(db: Executor, webhookId: number, limit: number): Promise<DeliveryRow[]> {
+  return db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export function findDelivery(db: Executor, webhookId: number, id: number): Promise<DeliveryRow | undefined> {
+  return db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('id', '=', id)
+    .where('webhook_id', '=', webhookId)
+    .executeTakeFirst();
+}
+
+export async function insertDeliveries(db: Executor, rows: NewDeliveryRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const values = rows.slice(start, start + INSERT_CHUNK).map((row) => ({ ...row, status: 'pending' as const }));
+    await db.insertInto('webhook_deliveries').values(values).execute();
+  }
+}
+
+export function insertDelivery(db: Executor, row: NewDeliveryRow, leaseUntil: string | null = null): Promise<DeliveryRow> {
+  return db
+    .insertInto('webhook_deliveries')
+    .values({ ...row, status: 'pending', lease_until: leaseUntil })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Ends a webhook's pending deliveries (it was disabled): they will not be sent. */
+export async function failPendingDeliveries(db: Executor, webhookId: number, error: string, now: string): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'failed', error, attempted_at: now, next_attempt_at: null, lease_until: null })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export interface AttemptRecord {
+  status: Exclude<DeliveryStatus, 'pending'>;
+  response_status: number | null;
+  response_time_ms: number | null;
+  response_body: string | null;
+  error: string | null;
+  attempted_at: string;
+  next_attempt_at: string | null;
+}
+
+export async function recordAttempt(db: Executor, deliveryId: number, record: AttemptRecord): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ ...record, lease_until: null })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/** Gives claimed deliveries back (the process is stopping before sending them). */
+export async function releaseDeliveries(db: Executor, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('webhook_deliveries').set({ lease_until: null }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+}
+
+// --- the dispatcher's queue -------------------------------------------------------------
+
+/**
+ * Takes up to `limit` outbox events not yet fanned out and marks them dispatched, in
+ * one statement: concurrent dispatchers (other processes) never take the same event.
+ */
+export async function claimOutboxEvents(db: Executor, now: string, limit: number): Promise<{ id: string; type: string; seq: number }[]> {
+  const rows = await db
+    .updateTable('outbox_events')
+    .set({ dispatched_at: now })
+    .where('seq', 'in', (eb) =>
+      eb.selectFrom('outbox_events').select('seq').where('dispatched_at', 'is', null).orderBy('seq').limit(limit),
+    )
+    .where('dispatched_at', 'is', null)
+    .returning(['id', 'type', 'seq'])
+    .execute();
+  return rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+}
+
+export async function markEventDispatched(db: Executor, eventId: string, now: string): Promise<void> {
+  await db.updateTable('outbox_events').set({ dispatched_at: now }).where('id', '=', eventId).execute();
+}
+
+export interface ClaimOptions {
+  now: string;
+  leaseUntil: string;
+  /** At most this many in all. */
+  limit: number;
+  /** At most this many per webhook… */
+  perWebhookLimit: number;
+  /** …or fewer for the webhooks this dispatcher is already sending to: id -> free slots. */
+  freeSlots: Map<number, number>;
+}
+
+/**
+ * Leases due pending deliveries of enabled webhooks, oldest first, at most
+ * `perWebhookLimit` (or the webhook's free slots) per webhook, in one UPDATE … RETURNING:
+ * a row leased by one dispatcher is skipped by the others until the lease ends.
+ */
+export async function claimDueDeliveries(db: Executor, options: ClaimOptions): Promise<number[]> {
+  const { now, leaseUntil, limit, perWebhookLimit, freeSlots } = options;
+  const integer = (value: number) => sql`cast(${value} as integer)`;
+  const partlyFree = [...freeSlots].filter(([, slots]) => slots > 0);
+  const full = [...freeSlots].filter(([, slots]) => slots <= 0).map(([id]) => id);
+  const free =
+    partlyFree.length === 0
+      ? integer(perWebhookLimit)
+      : sql`case c.webhook_id ${sql.join(
+          partlyFree.map(([id, slots]) => sql`when ${id} then ${integer(slots)}`),
+          sql` `,
+        )} else ${integer(perWebhookLimit)} end`;
+  // Webhooks with no free slot are left out, and only the oldest few due rows are ranked, so
+  // a large backlog costs each claim little (a webhook capped here is taken on the next claim).
+  const candidates = Math.max(limit * 4, 100);
+  const notFull = full.length === 0 ? sql`` : sql`and d.webhook_id not in (${sql.join(full)})`;
+  const result = await sql<{ id: number }>`
+    update webhook_deliveries set lease_until = ${leaseUntil}
+    where id in (
+      select id from (
+        select c.id, c.next_attempt_at,
+          row_number() over (partition by c.webhook_id order by c.next_attempt_at, c.id) as position,
+          ${free} as free
+        from (
+          select d.id, d.webhook_id, d.next_attempt_at
+          from webhook_deliveries d join webhooks w on w.id = d.webhook_id
+          where d.status = 'pending' and d.next_attempt_at <= ${now}
+            and (d.lease_until is null or d.lease_until < ${now}) and w.enabled = 1 ${notFull}
+          order by d.next_attempt_at, d.id
+          limit ${candidates}
+        ) c
+      ) ranked
+      where position <= free
+      order by next_attempt_at, id
+      limit ${limit}
+    )
+    and status = 'pending' and (lease_until is null or lease_until < ${now})
+    returning id`.execute(db);
+  return result.rows.map((row) => Number(row.id));
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  webhook_id: number;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  url: string;
+  secret: string;
+  /** The event's data as JSON text; null if the event is gone. */
+  data: string | null;
+  event_created_at: string | Date | null;
+}
+
+export async function loadClaimedDeliveries(db: Executor, ids: number[]): Promise<ClaimedDelivery[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+    .leftJoin('outbox_events as e', 'e.id', 'd.event_id')
+    .select([
+      'd.id',
+      'd.webhook_id',
+      'd.event_id',
+      'd.event_type',
+      'd.attempt',
+      'w.url',
+      'w.secret',
+      'e.data',
+      'e.created_at as event_created_at',
+    ])
+    .where('d.id', 'in', ids)
+    .orderBy('d.id')
+    .execute();
+  return rows.map((row) => ({ ...row, id: Number(row.id), webhook_id: Number(row.webhook_id) }));
+}
