@@ -1,8 +1,19 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
+import { bulkDeleteRoutes } from './bulk-delete/bulk-delete.routes.js';
+import { createBulkDeleteService } from './bulk-delete/bulk-delete.service.js';
 import type { Database } from './db/database.js';
+import { importsRoutes } from './imports/imports.routes.js';
+import { createImportsService } from './imports/imports.service.js';
+import type { ProgressBus } from './jobs/jobs.progress-bus.js';
+import { createProgressStreams } from './jobs/jobs.progress-stream.js';
+import type { JobQueue } from './jobs/jobs.queue.js';
+import { jobsRoutes } from './jobs/jobs.routes.js';
+import { Job, JobAccepted } from './jobs/jobs.schemas.js';
+import { createJobsService } from './jobs/jobs.service.js';
 import { operationsRoutes, type ReadinessCheck } from './operations/operations.routes.js';
+import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
 import { productsRoutes } from './products/products.routes.js';
 import { Product } from './products/products.schemas.js';
 import { createProductsService } from './products/products.service.js';
@@ -14,11 +25,22 @@ import { installMetrics } from './shared/metrics.js';
 import { requestIdOf } from './shared/request-id.js';
 import { installValidatorCompiler } from './shared/validator-compiler.js';
 import { PRODUCT_VERSION } from './shared/version.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
+import { Webhook, WebhookDelivery } from './webhooks/webhooks.schemas.js';
+import { createWebhooksService } from './webhooks/webhooks.service.js';
+import type { HostResolver } from './webhooks/webhooks.ssrf.js';
 
 /** The components the app is built from; the caller opens them and closes them. */
 export interface AppDeps {
   config: Config;
   database: Database;
+  /** Where jobs (imports, bulk deletes) are queued, and where their progress is heard (Runtime has both). */
+  jobQueue: JobQueue;
+  progressBus: ProgressBus;
+  /** Wakes the webhook dispatcher after writes that append outbox events (Runtime has it; without it, the dispatcher's poll finds them). */
+  outboxSignal?: OutboxSignal;
+  /** Resolves webhook hosts for the SSRF guard; default the system resolver. */
+  resolveHost?: HostResolver;
   /** Further ways into /api/* besides the API token (e.g. the UI's session). */
   authenticators?: Authenticator[];
   /** Further /readyz checks besides the database (e.g. Redis). */
@@ -49,13 +71,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await installApiDocs(app, PRODUCT_VERSION);
   // Shared schemas go on the root, before any plugin: a plugin adding its own would
   // get a validator compiler of Fastify's making instead of ours.
-  for (const schema of [ErrorResponse, ValidationErrorResponse, Product]) app.addSchema(schema);
+  for (const schema of [ErrorResponse, ValidationErrorResponse, Product, Job, JobAccepted, Webhook, WebhookDelivery]) app.addSchema(schema);
 
   const readinessChecks: ReadinessCheck[] = [
     { name: 'database', check: () => database.ping() },
     ...(deps.readinessChecks ?? []),
   ];
   await app.register(operationsRoutes, { readinessChecks });
-  await app.register(productsRoutes, { products: createProductsService({ database }) });
+  const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
+  await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
+  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus });
+  await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
+  await app.register(importsRoutes, { imports: createImportsService({ config, jobs }), maxUploadBytes: config.maxUploadBytes });
+  await app.register(bulkDeleteRoutes, { bulkDelete: createBulkDeleteService({ jobs }) });
+  const webhooks = createWebhooksService({ database, config: config.webhooks, resolveHost: deps.resolveHost, signal: outboxSignal });
+  app.addHook('onClose', () => webhooks.close());
+  await app.register(webhooksRoutes, { webhooks });
   return app;
 }

@@ -7,8 +7,12 @@ export interface Config {
   dataDir: string;
   database: DatabaseConfig;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel of ours (queues, progress), so several installs can share a Redis. */
+  redisPrefix: string;
   uploadDir: string;
   maxUploadBytes: number;
+  /** How long the file of a failed or cancelled import is kept for a retry before it is deleted. */
+  uploadRetentionHours: number;
   apiToken: string | null;
   webhooks: WebhookConfig;
   logLevel: string;
@@ -23,6 +27,10 @@ export interface WebhookConfig {
   timeoutMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
+  /** Requests in flight from one process's dispatcher, all endpoints together. */
+  concurrency: number;
+  /** Requests in flight from one process's dispatcher to one endpoint (a slow endpoint holds only these). */
+  concurrencyPerEndpoint: number;
 }
 
 /** A setting with an invalid value; its message is the single line printed at start. */
@@ -45,14 +53,18 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     database: readDatabase(env, dataDir),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: readRedisPrefix(env),
     uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),
     apiToken: readString(env, 'API_TOKEN'),
     webhooks: {
       allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
       maxAttempts: readInteger(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
       backoffBaseMs: readInteger(env, 'WEBHOOK_BACKOFF_BASE_MS', 5_000, 1, 36_000_000),
+      concurrency: readInteger(env, 'WEBHOOK_CONCURRENCY', 100, 1, 10_000),
+      concurrencyPerEndpoint: readInteger(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 10, 1, 1_000),
     },
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };
@@ -99,6 +111,12 @@ function readUrl(env: Env, name: string, protocols: string[]): string | null {
   if (!protocols.includes(url.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
+  return raw;
+}
+
+function readRedisPrefix(env: Env): string {
+  const raw = readString(env, 'REDIS_PREFIX') ?? 'product-importer';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_PREFIX', 'must be 1-64 letters, digits, ".", "_" or "-"');
   return raw;
 }
 

@@ -1,7 +1,16 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
+import { createJobQueue, createProgressBus, createRedisReadinessCheck } from './jobs/jobs.backends.js';
+import type { ProgressBus } from './jobs/jobs.progress-bus.js';
+import type { JobQueue } from './jobs/jobs.queue.js';
+import { startUploadRetention } from './jobs/jobs.retention.js';
+import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
+import type { ReadinessCheck } from './operations/operations.routes.js';
+import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
+import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
+import type { HostResolver } from './webhooks/webhooks.ssrf.js';
 
 /**
  * The long-lived components of one process, opened from configuration and
@@ -10,10 +19,34 @@ import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 export interface Runtime {
   config: Config;
   database: Database;
+  jobQueue: JobQueue;
+  progressBus: ProgressBus;
+  /** Wakes this process's webhook dispatcher when outbox events were committed (pass it to buildApp). */
+  outboxSignal: OutboxSignal;
+  /** /readyz checks besides the database: Redis when configured. */
+  readinessChecks: ReadinessCheck[];
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, onCloseError: (name: string, error: unknown) => void = () => undefined): Promise<Runtime> {
+export interface RuntimeOptions {
+  /**
+   * Whether this process runs jobs (in worker threads). Default: yes in embedded mode
+   * (no REDIS_URL); in scaled mode only `npm run worker` processes do.
+   */
+  runJobs?: boolean;
+  /** A job run or background task that failed unexpectedly (default: onCloseError). */
+  onBackgroundError?: (name: string, error: unknown) => void;
+  /** Whether this process delivers webhooks (default yes; any number of processes may). */
+  runWebhookDispatcher?: boolean;
+  /** Resolves webhook hosts for the SSRF guard (tests answer without DNS); default the system resolver. */
+  resolveHost?: HostResolver;
+}
+
+export async function openRuntime(
+  config: Config,
+  onCloseError: (name: string, error: unknown) => void = () => undefined,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const database = createDatabase(config.database);
   try {
     await migrateToLatest(database.db);
@@ -21,6 +54,46 @@ export async function openRuntime(config: Config, onCloseError: (name: string, e
     await database.close();
     throw error;
   }
-  const resources: Closable[] = [{ name: 'database', close: () => database.close() }];
-  return { config, database, close: once(() => closeInOrder(resources, onCloseError)) };
+  const onBackgroundError = options.onBackgroundError ?? onCloseError;
+  const progressBus = createProgressBus(config);
+  const outboxSignal = createOutboxSignal();
+  const jobQueue = createJobQueue(config);
+  const workers: Closable[] = [];
+  const connections: Closable[] = [{ name: 'progress bus', close: () => progressBus.close() }];
+  const readinessChecks: ReadinessCheck[] = [];
+  if (config.redisUrl) {
+    const redisCheck = createRedisReadinessCheck(config.redisUrl);
+    readinessChecks.push(redisCheck);
+    connections.push({ name: 'redis readiness check', close: () => redisCheck.close() });
+  }
+  const resources: Closable[] = [
+    { name: 'job queue', close: () => jobQueue.close() },
+    ...connections,
+    { name: 'database', close: () => database.close() },
+  ];
+  // Workers first (filled below), then the queue, the connections, the database.
+  const close = once(() => closeInOrder([...workers, ...resources], onCloseError));
+  try {
+    if (options.runJobs ?? config.redisUrl === null) {
+      const runner = createThreadJobRunner(database, progressBus);
+      const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
+      workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
+      workers.push(startUploadRetention(database, config, (error) => onBackgroundError('upload retention', error)));
+      await resumeUnfinishedJobs(database, jobQueue);
+    }
+    if (options.runWebhookDispatcher ?? true) {
+      const dispatcher = startWebhookDispatcher({
+        database,
+        config: config.webhooks,
+        signal: outboxSignal,
+        resolveHost: options.resolveHost,
+        onError: (message, error) => onBackgroundError(`webhook dispatcher: ${message}`, error),
+      });
+      workers.push({ name: 'webhook dispatcher', close: () => dispatcher.close() });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, close };
 }

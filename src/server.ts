@@ -5,8 +5,17 @@ import { exitOnSignals, once } from './shared/shutdown.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error));
-  const app = await buildApp({ config, database: runtime.database });
+  const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error), {
+    onBackgroundError: (name, error) => console.error(`${name} failed:`, error),
+  });
+  const app = await buildApp({
+    config,
+    database: runtime.database,
+    jobQueue: runtime.jobQueue,
+    progressBus: runtime.progressBus,
+    outboxSignal: runtime.outboxSignal,
+    readinessChecks: runtime.readinessChecks,
+  });
   const shutdown = once(async () => {
     await app.close(); // stops accepting, lets in-flight requests finish
     await runtime.close();

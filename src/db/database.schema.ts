@@ -59,6 +59,8 @@ export interface JobsTable {
   attempts: Generated<number>;
   /** JSON array of strings, e.g. unknown columns. */
   warnings: string | null;
+  /** JSON array: the uploaded file's header as written (for the downloadable error report). */
+  csv_columns: string | null;
   error: string | null;
   created_at: Timestamp;
   started_at: Timestamp | null;
@@ -76,9 +78,54 @@ export interface JobErrorsTable {
   raw: string | null;
 }
 
+export interface WebhooksTable {
+  id: Generated<number>;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  /** 1 or 0. */
+  enabled: number;
+  description: string | null;
+  /** `whsec_` + base64 key: needed in clear to sign, so never logged and masked in reads. */
+  secret: string;
+  disabled_reason: string | null;
+  disabled_at: Timestamp | null;
+  /** Start of the current unbroken run of failed attempts (null after a success): 5 days of it disables. */
+  failing_since: Timestamp | null;
+  last_delivery_status: string | null;
+  last_delivery_response_status: number | null;
+  last_delivery_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'retrying';
+
+/** One attempt to send one event to one webhook; a `pending` row is an attempt still to make. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  status: DeliveryStatus;
+  response_status: number | null;
+  response_time_ms: number | null;
+  response_body: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  attempted_at: Timestamp | null;
+  /** pending: when it is due; retrying: when the next attempt is due. */
+  next_attempt_at: Timestamp | null;
+  /** While a dispatcher holds a pending row (sending it): others skip it until then. */
+  lease_until: Timestamp | null;
+}
+
 export interface Tables {
   products: ProductsTable;
   outbox_events: OutboxEventsTable;
   jobs: JobsTable;
   job_errors: JobErrorsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

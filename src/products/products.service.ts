@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
 import { appendOutboxEvent, appendOutboxEvents } from '../outbox/outbox.repository.js';
+import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { ConflictError, NotFoundError, RequestValidationError } from '../shared/http-errors.js';
 import {
   deleteProductById,
@@ -72,13 +73,21 @@ export interface ProductsService {
   exportRows(query: ProductExportQuery, write: (rows: AsyncIterable<Product>) => Promise<void>): Promise<void>;
 }
 
-export function createProductsService({ database }: { database: Database }): ProductsService {
+export interface ProductsServiceDeps {
+  database: Database;
+  /** Told after each committed write (each appends outbox events), so webhooks go out at once. */
+  outboxSignal?: OutboxSignal;
+}
+
+export function createProductsService({ database, outboxSignal }: ProductsServiceDeps): ProductsService {
   const { db } = database;
 
   /** Runs a write and its outbox event in one transaction; a SKU clash becomes 409. */
   async function write<T>(sku: string | undefined, work: (trx: Executor, now: string) => Promise<T>): Promise<T> {
     try {
-      return await db.transaction().execute((trx) => work(trx, new Date().toISOString()));
+      const result = await db.transaction().execute((trx) => work(trx, new Date().toISOString()));
+      outboxSignal?.notify();
+      return result;
     } catch (error) {
       if (sku !== undefined && isUniqueViolation(error)) throw skuConflict(sku);
       throw error;

@@ -28,6 +28,29 @@ export async function postgresAvailable(): Promise<boolean> {
   return serviceAvailable(await postgresCheck);
 }
 
+async function redisProblem(): Promise<string | null> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (error) {
+    return `Redis at ${REDIS_URL} is not reachable (${error instanceof Error ? error.message : String(error)})`;
+  } finally {
+    client.disconnect();
+  }
+}
+
+let redisCheck: Promise<string | null> | undefined;
+
+/** True when Redis answers; false (with a printed reason) when not; throws in CI. */
+export async function redisAvailable(): Promise<boolean> {
+  redisCheck ??= redisProblem();
+  return serviceAvailable(await redisCheck);
+}
+
 export function serviceAvailable(problem: string | null): boolean {
   if (problem === null) return true;
   if (inCi) throw new Error(`${problem}; CI=true, so this suite fails instead of skipping`);

@@ -79,7 +79,14 @@ export async function startTestApp(dialect: Dialect, env: Record<string, string>
   const store = await createTestStore(dialect);
   const config = testConfig(store, env);
   const runtime = await openRuntime(config);
-  const app = await buildApp({ config, database: runtime.database });
+  const app = await buildApp({
+    config,
+    database: runtime.database,
+    jobQueue: runtime.jobQueue,
+    progressBus: runtime.progressBus,
+    outboxSignal: runtime.outboxSignal,
+    readinessChecks: runtime.readinessChecks,
+  });
   await app.ready();
   return {
     app,

@@ -2,6 +2,10 @@ import type { Migration } from 'kysely';
 import * as createProducts from './0001_create_products.js';
 import * as createOutbox from './0002_create_outbox.js';
 import * as createJobs from './0003_create_jobs.js';
+import * as addJobCsvColumns from './0004_add_job_csv_columns.js';
+import * as createWebhooks from './0005_create_webhooks.js';
+import * as createWebhookDeliveries from './0006_create_webhook_deliveries.js';
+import * as speedUpProductList from './0007_speed_up_product_list.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -11,4 +15,8 @@ export const migrations: Record<string, Migration> = {
   '0001_create_products': createProducts,
   '0002_create_outbox': createOutbox,
   '0003_create_jobs': createJobs,
+  '0004_add_job_csv_columns': addJobCsvColumns,
+  '0005_create_webhooks': createWebhooks,
+  '0006_create_webhook_deliveries': createWebhookDeliveries,
+  '0007_speed_up_product_list': speedUpProductList,
 };
