@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Tables, ProductsTable } from '../db/database.schema.js';
-import { containsInsensitive, startsWith } from '../db/sql-fragments.js';
+import { containsInsensitive, countProducts, startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
 import type { ProductSortField } from './products.schemas.js';
 
@@ -34,7 +34,7 @@ type ProductQuery<O> = SelectQueryBuilder<Tables, 'products', O>;
 function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter): ProductQuery<O> {
   let filtered = query;
   if (filter.q) {
-    const q = filter.q.toLowerCase();
+    const { q } = filter;
     filtered = filtered.where((eb) =>
       eb.or([
         containsInsensitive(db, 'sku', q),
@@ -44,12 +44,15 @@ function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFil
     );
   }
   if (filter.sku) filtered = filtered.where(startsWith('sku_key', skuKey(filter.sku)));
-  if (filter.name) filtered = filtered.where(containsInsensitive(db, 'name', filter.name.toLowerCase()));
-  if (filter.description) {
-    filtered = filtered.where(containsInsensitive(db, 'description', filter.description.toLowerCase()));
-  }
+  if (filter.name) filtered = filtered.where(containsInsensitive(db, 'name', filter.name));
+  if (filter.description) filtered = filtered.where(containsInsensitive(db, 'description', filter.description));
   if (filter.active !== undefined) filtered = filtered.where('active', '=', filter.active ? 1 : 0);
   return filtered;
+}
+
+/** True when nothing but `active` (if that) narrows the list. */
+function filtersOnlyByActive({ q, sku, name, description }: ProductFilter): boolean {
+  return !q && !sku && !name && !description;
 }
 
 /** The column each sort field orders by; SKUs order case-insensitively, by their key. */
@@ -78,11 +81,19 @@ export async function listProducts(
   page: { offset: number; limit: number },
 ): Promise<{ rows: ProductRow[]; total: number }> {
   const base = applyFilter(db, db.selectFrom('products'), filter);
-  const [rows, count] = await Promise.all([
-    applyOrder(base.selectAll(), order).offset(page.offset).limit(page.limit).execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
+  // sort's index ending in id) without reading those rows; then only the page's rows are read.
+  const pageIds = applyOrder(base.select('id'), order).offset(page.offset).limit(page.limit);
+  const [rows, total] = await Promise.all([
+    applyOrder(db.selectFrom('products').selectAll().where('id', 'in', pageIds), order).execute(),
+    filtersOnlyByActive(filter)
+      ? countProducts(db, filter.active)
+      : base
+          .select((eb) => eb.fn.countAll<number>().as('total'))
+          .executeTakeFirstOrThrow()
+          .then((row) => Number(row.total)),
   ]);
-  return { rows, total: Number(count.total) };
+  return { rows, total };
 }
 
 /** The filtered, ordered catalog as a stream of rows read in chunks, for exports. */
