@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 
 // The few SQL expressions whose spelling differs between the dialects.
 // Repositories build queries from these and never ask which dialect they run on.
@@ -121,4 +121,12 @@ export async function countProducts(db: Kysely<any>, active?: boolean): Promise<
         : sql<{ total: number }>`select count(*) as total from products where active = 0`;
   const { rows } = await query.execute(db);
   return Number(rows[0]?.total ?? 0);
+}
+
+/**
+ * An ISO-8601 timestamp as a typed value, where its column type cannot be inferred (e.g. in
+ * a VALUES list): timestamptz on PostgreSQL; on SQLite timestamps are plain text already.
+ */
+export function timestampValue(db: Kysely<any>, iso: string | null): RawBuilder<string | null> {
+  return isPostgres(db) ? sql<string | null>`cast(${iso} as timestamptz)` : sql<string | null>`${iso}`;
 }

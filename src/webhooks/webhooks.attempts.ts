@@ -5,7 +5,7 @@ import {
   enabledWebhookIds,
   failPendingDeliveries,
   insertDeliveries,
-  recordAttempt,
+  recordAttempts,
   recordWebhookOutcomes,
   type AttemptRecord,
   type DeliveryOutcomeSummary,
@@ -95,17 +95,19 @@ export async function recordAttemptResults(db: Db, results: AttemptResult[], now
     const webhookIds = [...new Set(results.map((result) => result.delivery.webhook_id))];
     const enabled = await enabledWebhookIds(trx, webhookIds);
     const retries = [];
+    const attempts = [];
     for (const result of results) {
       let record = result.record;
       if (record.status === 'retrying' && !enabled.has(result.delivery.webhook_id)) {
         record = { ...record, status: 'failed', next_attempt_at: null, error: `${record.error}; not retried: the webhook is disabled` };
       }
-      await recordAttempt(trx, result.delivery.id, record);
+      attempts.push({ id: result.delivery.id, record });
       if (record.status === 'retrying') {
         const { webhook_id, event_id, event_type, attempt } = result.delivery;
         retries.push({ webhook_id, event_id, event_type, attempt: attempt + 1, created_at: record.attempted_at, next_attempt_at: record.next_attempt_at });
       }
     }
+    await recordAttempts(trx, attempts);
     await insertDeliveries(trx, retries);
 
     for (const webhookId of webhookIds) {

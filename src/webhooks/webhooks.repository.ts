@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { DeliveryStatus, Tables, WebhookDeliveriesTable, WebhooksTable } from '../db/database.schema.js';
+import { timestampValue } from '../db/sql-fragments.js';
 
 /** A connection or a transaction: every repository function works inside either. */
 export type Executor = Kysely<Tables> | Transaction<Tables>;
@@ -165,12 +166,25 @@ export interface AttemptRecord {
   next_attempt_at: string | null;
 }
 
-export async function recordAttempt(db: Executor, deliveryId: number, record: AttemptRecord): Promise<void> {
-  await db
-    .updateTable('webhook_deliveries')
-    .set({ ...record, lease_until: null })
-    .where('id', '=', deliveryId)
-    .execute();
+/**
+ * Writes the outcome of many attempts in one statement per chunk (an UPDATE … FROM a VALUES
+ * list), instead of one round trip per delivery.
+ */
+export async function recordAttempts(db: Executor, attempts: { id: number; record: AttemptRecord }[]): Promise<void> {
+  const integer = (value: number | null) => sql`cast(${value} as integer)`;
+  for (let start = 0; start < attempts.length; start += INSERT_CHUNK) {
+    const rows = attempts.slice(start, start + INSERT_CHUNK).map(
+      ({ id, record }) =>
+        sql`(${sql`cast(${id} as bigint)`}, ${record.status}, ${integer(record.response_status)}, ${integer(record.response_time_ms)},
+          ${record.response_body}, ${record.error}, ${timestampValue(db, record.attempted_at)}, ${timestampValue(db, record.next_attempt_at)})`,
+    );
+    await sql`with attempt (id, status, response_status, response_time_ms, response_body, error, attempted_at, next_attempt_at)
+        as (values ${sql.join(rows)})
+      update webhook_deliveries set status = attempt.status, response_status = attempt.response_status,
+        response_time_ms = attempt.response_time_ms, response_body = attempt.response_body, error = attempt.error,
+        attempted_at = attempt.attempted_at, next_attempt_at = attempt.next_attempt_at, lease_until = null
+      from attempt where webhook_deliveries.id = attempt.id`.execute(db);
+  }
 }
 
 /** Gives claimed deliveries back (the process is stopping before sending them). */
