@@ -240,14 +240,7 @@ async function benchDialect(dialect: Dialect): Promise<Map<string, CaseResult>> 
     const config: Config = loadConfig({ ...store.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     if (config.database.dialect === 'postgres') config.database.schema = store.schema;
     const runtime = await openRuntime(config, () => undefined, { runJobs: false, runWebhookDispatcher: false });
-    const app = await buildApp({
-      config,
-      database: runtime.database,
-      jobQueue: runtime.jobQueue,
-      progressBus: runtime.progressBus,
-      outboxSignal: runtime.outboxSignal,
-      readinessChecks: runtime.readinessChecks,
-    });
+    const app = await buildApp(runtime);
     const results = new Map<string, CaseResult>();
     try {
       const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -3,6 +3,8 @@
 // prices (a few unknown) and about 10% inactive products. Deterministic for a seed,
 // so both databases get the same catalog and the same answers.
 
+import { seededRandom } from './import.data.js';
+
 const WORDS = `
 able about above accept account across act action activity actually add address admit adult affect after
 again against age agency agent ago agree ahead air all allow almost alone along already also although always
@@ -82,20 +84,8 @@ export interface CatalogRow {
   active: boolean;
 }
 
-/** mulberry32: a small, fast, seedable PRNG (Math.random cannot be seeded). */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function* generateCatalog(count: number, seed = 42): Generator<CatalogRow> {
-  const random = randomSource(seed);
+  const random = seededRandom(seed);
   const int = (below: number) => Math.floor(random() * below);
   const word = () => (random() < 1 / 1_000_000 ? RARE_WORD : (WORDS[int(WORDS.length)] ?? RARE_WORD));
   const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

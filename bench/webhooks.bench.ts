@@ -128,14 +128,7 @@ async function deliveriesPerSecond(config: Config): Promise<{ deliveries: number
 async function apiP99(config: Config): Promise<{ without: number; withSlow: number; delivered: number }> {
   const slow = await startReceiver(2_000);
   const runtime = await openRuntime(config, () => undefined, { runJobs: false });
-  const app = await buildApp({
-    config,
-    database: runtime.database,
-    jobQueue: runtime.jobQueue,
-    progressBus: runtime.progressBus,
-    outboxSignal: runtime.outboxSignal,
-    readinessChecks: runtime.readinessChecks,
-  });
+  const app = await buildApp(runtime);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CLIENTS });

@@ -47,7 +47,10 @@ export interface AppDeps {
   readinessChecks?: ReadinessCheck[];
 }
 
-/** Builds the HTTP app (not listening). `server.ts` starts it; tests inject into it. */
+/**
+ * Builds the HTTP app (not listening) from open components; an open `Runtime` is one.
+ * `server.ts` starts it; tests inject into it.
+ */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps;
   const app = Fastify({

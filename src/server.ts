@@ -8,14 +8,7 @@ async function main(): Promise<void> {
   const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error), {
     onBackgroundError: (name, error) => console.error(`${name} failed:`, error),
   });
-  const app = await buildApp({
-    config,
-    database: runtime.database,
-    jobQueue: runtime.jobQueue,
-    progressBus: runtime.progressBus,
-    outboxSignal: runtime.outboxSignal,
-    readinessChecks: runtime.readinessChecks,
-  });
+  const app = await buildApp(runtime);
   const shutdown = once(async () => {
     await app.close(); // stops accepting, lets in-flight requests finish
     await runtime.close();

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { POSTGRES_URL } from '../support/services.js';
 import { createDatabase } from '../../src/db/database.js';
 import { createTestStore, startTestApp, testConfig, testDialects, type TestStore } from '../support/test-app.js';
 import { csvText, importFile, type Cells, type JobJson } from './job-helpers.js';
+import { freePort } from '../support/ports.js';
 
 // A real server process stopped in the middle of an import, gracefully (SIGTERM) and then
 // hard (kill -9): each next start resumes the job from its checkpoint, and the catalog and
@@ -34,17 +34,6 @@ function trickyCatalog(rows: number): string {
     ]);
   }
   return csvText(out);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 interface Server {

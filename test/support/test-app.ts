@@ -79,14 +79,7 @@ export async function startTestApp(dialect: Dialect, env: Record<string, string>
   const store = await createTestStore(dialect);
   const config = testConfig(store, env);
   const runtime = await openRuntime(config);
-  const app = await buildApp({
-    config,
-    database: runtime.database,
-    jobQueue: runtime.jobQueue,
-    progressBus: runtime.progressBus,
-    outboxSignal: runtime.outboxSignal,
-    readinessChecks: runtime.readinessChecks,
-  });
+  const app = await buildApp(runtime);
   await app.ready();
   return {
     app,

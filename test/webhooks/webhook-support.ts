@@ -133,15 +133,7 @@ export async function startWebhookApp(dialect: Dialect, options: WebhookAppOptio
     resolveHost: options.resolveHost,
     runWebhookDispatcher: options.runWebhookDispatcher,
   });
-  const app = await buildApp({
-    config,
-    database: runtime.database,
-    jobQueue: runtime.jobQueue,
-    progressBus: runtime.progressBus,
-    outboxSignal: runtime.outboxSignal,
-    readinessChecks: runtime.readinessChecks,
-    resolveHost: options.resolveHost,
-  });
+  const app = await buildApp({ ...runtime, resolveHost: options.resolveHost });
   await app.ready();
   let stopped: Promise<void> | null = null;
   const stop = () => {
