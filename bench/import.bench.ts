@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
+import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +24,7 @@ const rowCounts = (process.env.BENCH_ROWS ?? '500000,1000000').split(',').map(Nu
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 /** The page cache our import connection uses (imports.sink-sqlite.ts), given to the sqlite3 CLI floor too. */
-const SQLITE_CACHE_KIB = 262_144;
+const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
 
 interface ImportRun {
   label: string;
@@ -65,7 +66,8 @@ interface Server {
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  // As `npm start` runs it (compiled by main(), plain node, its flags), so RSS is what users get.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', 'dist/server.js'], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -224,6 +226,8 @@ function sqliteFloorSql(file: string): string {
 }
 
 async function main(): Promise<void> {
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const files: CatalogFile[] = [];
   for (const rows of rowCounts) files.push(await generateCatalog(path.join(cacheDir, `catalog-${rows}.csv`), rows));
   const reference = files[0] as CatalogFile;

@@ -55,14 +55,14 @@ export async function openRuntime(
     throw error;
   }
   const onBackgroundError = options.onBackgroundError ?? onCloseError;
-  const progressBus = createProgressBus(config);
+  const progressBus = await createProgressBus(config);
   const outboxSignal = createOutboxSignal();
-  const jobQueue = createJobQueue(config);
+  const jobQueue = await createJobQueue(config);
   const workers: Closable[] = [];
   const connections: Closable[] = [{ name: 'progress bus', close: () => progressBus.close() }];
   const readinessChecks: ReadinessCheck[] = [];
   if (config.redisUrl) {
-    const redisCheck = createRedisReadinessCheck(config.redisUrl);
+    const redisCheck = await createRedisReadinessCheck(config.redisUrl);
     readinessChecks.push(redisCheck);
     connections.push({ name: 'redis readiness check', close: () => redisCheck.close() });
   }

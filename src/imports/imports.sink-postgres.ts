@@ -23,6 +23,14 @@ export async function openPostgresSink(config: PostgresConfig, options: SinkOpti
     throw error;
   }
   try {
+    // Each batch commits in one transaction with its checkpoint, so a database crash can lose
+    // only the last few batches together with their checkpoints (never a batch without its
+    // checkpoint, nor a later one without an earlier one: WAL replays in order); the resumed
+    // job re-imports them. The job's final state is committed synchronously elsewhere, which
+    // flushes the WAL up to it, batches included. Saves the WAL flush wait of every batch.
+    await client.query('set synchronous_commit = off');
+    // Sorting a batch by key (below) in memory rather than on disk: re-import 11.4 s -> 8.9 s.
+    await client.query(`set work_mem = '64MB'`);
     await client.query(`create temp table import_staging (
       pass integer not null, sku text not null, sku_key text collate "C" not null, name text not null,
       description text, price_cents bigint, active integer not null) on commit delete rows`);
@@ -40,6 +48,7 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
       insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
       select sku, sku_key, name, description, price_cents, active, $1::timestamptz, $1::timestamptz
         from import_staging where pass = ${pass}
+        order by sku_key -- walks the unique index in order: fewer buffer misses than file order
       on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
         updated_at = excluded.updated_at
       where (${changed.map((column) => `products.${column}`).join(', ')})

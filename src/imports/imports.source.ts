@@ -19,7 +19,12 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 10 * 1024 ** 3;
  */
 export const MAX_COMPRESSION_RATIO = 200;
 const RATIO_CHECK_AFTER_BYTES = 16 * 1024 ** 2;
-const READ_CHUNK_BYTES = 1 << 20;
+/**
+ * Parsing a chunk holds the import thread's event loop: with 1 MiB chunks (~50 ms of parsing)
+ * PostgreSQL sat idle after each statement of a batch until the chunk was done (measured 1.7 s
+ * per 500k rows in BEGINs alone); 64 KiB keeps each wait ~3 ms at no cost in reading speed.
+ */
+const READ_CHUNK_BYTES = 1 << 16;
 
 export interface SourceLimits {
   maxDecompressedBytes: number;

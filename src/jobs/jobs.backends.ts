@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { ReadinessCheck } from '../operations/operations.routes.js';
 import { once, type Closable } from '../shared/shutdown.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import { createMemoryProgressBus } from './jobs.progress-bus.memory.js';
-import { createRedisProgressBus } from './jobs.progress-bus.redis.js';
-import { createBullJobQueue, type BullJobQueueOptions } from './jobs.queue.bullmq.js';
+import type { BullJobQueueOptions } from './jobs.queue.bullmq.js';
 import { createEmbeddedJobQueue } from './jobs.queue.embedded.js';
 import type { JobQueue } from './jobs.queue.js';
 
@@ -13,17 +11,23 @@ type RedisConfig = Pick<Config, 'redisUrl' | 'redisPrefix'>;
 
 // The one place that picks the queue and the progress bus from configuration:
 // REDIS_URL unset = in this process; set = BullMQ and Redis pub/sub.
+// bullmq and ioredis (tens of MB of code and heap) are loaded only in scaled mode.
 
-export function createJobQueue(config: RedisConfig, options: BullJobQueueOptions = {}): JobQueue {
-  return config.redisUrl ? createBullJobQueue(config.redisUrl, config.redisPrefix, options) : createEmbeddedJobQueue();
+export async function createJobQueue(config: RedisConfig, options: BullJobQueueOptions = {}): Promise<JobQueue> {
+  if (!config.redisUrl) return createEmbeddedJobQueue();
+  const { createBullJobQueue } = await import('./jobs.queue.bullmq.js');
+  return createBullJobQueue(config.redisUrl, config.redisPrefix, options);
 }
 
-export function createProgressBus(config: RedisConfig): ProgressBus {
-  return config.redisUrl ? createRedisProgressBus(config.redisUrl, config.redisPrefix) : createMemoryProgressBus();
+export async function createProgressBus(config: RedisConfig): Promise<ProgressBus> {
+  if (!config.redisUrl) return createMemoryProgressBus();
+  const { createRedisProgressBus } = await import('./jobs.progress-bus.redis.js');
+  return createRedisProgressBus(config.redisUrl, config.redisPrefix);
 }
 
 /** /readyz's Redis check (scaled mode), on a connection of its own. */
-export function createRedisReadinessCheck(url: string): ReadinessCheck & Closable {
+export async function createRedisReadinessCheck(url: string): Promise<ReadinessCheck & Closable> {
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
   client.on('error', () => undefined);
   let connecting: Promise<void> | null = null;

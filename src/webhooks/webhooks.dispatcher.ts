@@ -7,6 +7,8 @@ import {
   claimDueDeliveries,
   claimOutboxEvents,
   enabledSubscriptions,
+  hasClaimableDeliveries,
+  hasUndispatchedEvents,
   insertDeliveries,
   loadClaimedDeliveries,
   releaseDeliveries,
@@ -122,6 +124,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
 
   async function fanOut(): Promise<void> {
     for (;;) {
+      if (!(await hasUndispatchedEvents(db))) return;
       const fannedOut = await db.transaction().execute(async (trx) => {
         const now = new Date().toISOString();
         const events = await claimOutboxEvents(trx, now, FAN_OUT_BATCH);
@@ -152,6 +155,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       const freeSlots = new Map<number, number>();
       for (const [webhookId, count] of inFlight) freeSlots.set(webhookId, Math.max(0, concurrencyPerEndpoint - count));
       const now = Date.now();
+      if (!(await hasClaimableDeliveries(db, new Date(now).toISOString()))) return;
       const ids = await claimDueDeliveries(db, {
         now: new Date(now).toISOString(),
         leaseUntil: new Date(now + timeoutMs + LEASE_MARGIN_MS).toISOString(),

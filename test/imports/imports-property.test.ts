@@ -50,13 +50,13 @@ function cell(value: string): string {
   return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+function csvLine(columns: string[], row: Row): string {
+  const cells = columns.map((column) => cell(row[column as keyof Row] as string));
+  return (row.short ? cells.slice(0, -1) : cells).join(',');
+}
+
 function toCsv(columns: string[], rows: Row[]): string {
-  const lines = [columns.join(',')];
-  for (const row of rows) {
-    const cells = columns.map((column) => cell(row[column as keyof Row] as string));
-    lines.push((row.short ? cells.slice(0, -1) : cells).join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  return `${[columns.join(','), ...rows.map((row) => csvLine(columns, row))].join('\n')}\n`;
 }
 
 /** The rules, applied one row at a time. */
@@ -64,6 +64,8 @@ function applyModel(state: Map<string, ModelProduct>, columns: string[], rows: R
   const counts = { rows_processed: 0, inserted: 0, updated: 0, unchanged: 0, invalid: 0 };
   const has = (column: Optional) => columns.includes(column);
   for (const row of rows) {
+    // A short row of empty cells is written as a blank line, which is skipped and not counted.
+    if (csvLine(columns, row) === '') continue;
     counts.rows_processed++;
     const price = row.price.trim();
     const active = row.active.trim().toLowerCase();
