@@ -13,6 +13,11 @@ function uploadedFiles(test: TestApp): string[] {
   return fs.existsSync(test.config.uploadDir) ? fs.readdirSync(test.config.uploadDir) : [];
 }
 
+/** Files that appeared since `before` (an earlier job may remove its own file meanwhile). */
+function filesAddedSince(test: TestApp, before: string[]): string[] {
+  return uploadedFiles(test).filter((name) => !before.includes(name));
+}
+
 describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
   let test: TestApp;
   beforeAll(async () => {
@@ -80,7 +85,7 @@ describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
     const response = await uploadRaw(test.app, content);
     expect(response.statusCode, response.body).toBe(400);
     expect((response.json() as { detail: string }).detail).toMatch(message);
-    expect(uploadedFiles(test)).toEqual(before);
+    expect(filesAddedSince(test, before)).toEqual([]);
   });
 
   it('refuses a corrupt gzip with 400', async () => {
@@ -96,7 +101,7 @@ describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
     expect((response.json() as { detail: string }).detail).toMatch(/MAX_UPLOAD_BYTES/);
     const multi = await uploadMultipart(test.app, catalog(3000));
     expect(multi.statusCode).toBe(413);
-    expect(uploadedFiles(test)).toEqual(before);
+    expect(filesAddedSince(test, before)).toEqual([]);
   });
 
   it('answers 413 for a streamed (chunked) upload that goes over the limit, and deletes the partial file', async () => {
@@ -122,7 +127,7 @@ describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
     });
     expect(status).toBe(413);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(uploadedFiles(test)).toEqual(before);
+    expect(filesAddedSince(test, before)).toEqual([]);
   });
 
   it('answers 415 for other media types', async () => {
