@@ -8,7 +8,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +16,7 @@ import pg from 'pg';
 import { request } from 'undici';
 import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
+import { freePort } from '../test/support/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(root, 'bench', '.cache');
@@ -36,17 +36,6 @@ interface ImportRun {
   p99: number;
   apiRequests: number;
   counts: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {

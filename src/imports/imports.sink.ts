@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js';
 import type { ProductValues } from './imports.rows.js';
 import { openPostgresSink } from './imports.sink-postgres.js';
 import { openSqliteSink } from './imports.sink-sqlite.js';
+import type { ImportProgress } from './imports.pipeline.js';
 
 // Where validated batches go: one transaction per batch holding the products, the job's
 // checkpoint and counts, and the batch's rejected rows. One implementation per dialect,
@@ -37,15 +38,8 @@ export interface WriteCounts {
   unchanged: number;
 }
 
-/** The job columns each batch updates, all in its transaction. */
-export interface JobCheckpoint {
-  phase: string;
-  bytes_processed: number;
-  rows_processed: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  invalid: number;
+/** The job columns each batch updates, all in its transaction: its progress and where to resume. */
+export interface JobCheckpoint extends ImportProgress {
   checkpoint_offset: number;
   checkpoint_line: number;
   updated_at: string;
