@@ -26,7 +26,8 @@ describe.each(dialects)('operations on %s', (dialect) => {
     expect(given.statusCode).toBe(404);
     expect(given.headers['x-request-id']).toBe('trace-123');
     const forged = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id\nwith newline' } });
-    expect(forged.headers['x-request-id']).not.toContain('bad');
+    // Replaced by a generated id (a UUID may well contain the letters "bad", so match its shape).
+    expect(forged.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('answers 404 for unknown routes and 405 with Allow for a wrong method', async () => {
