@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { csvChunks } from '../shared/csv-format.js';
-import { commonErrorResponses, IdParams } from '../shared/http.schemas.js';
+import { commonErrorResponses, IdParams, notFoundResponse } from '../shared/http.schemas.js';
 import type { ProductsService } from './products.service.js';
 import {
   DeleteProductQuery,
@@ -18,7 +18,6 @@ import {
 
 const tags = ['products'];
 const productRef = Type.Ref('Product');
-const notFound = { 404: Type.Ref('ErrorResponse') };
 const conflict = { 409: Type.Ref('ErrorResponse') };
 
 export const EXPORT_COLUMNS = ['id', 'sku', 'name', 'description', 'price', 'active', 'created_at', 'updated_at'] as const;
@@ -95,7 +94,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
   app.get(
     '/api/products/:id',
     {
-      schema: { tags, summary: 'Get one product', params: IdParams, response: { 200: productRef, ...notFound, ...commonErrorResponses } },
+      schema: { tags, summary: 'Get one product', params: IdParams, response: { 200: productRef, ...notFoundResponse, ...commonErrorResponses } },
     },
     (request) => products.get(request.params.id),
   );
@@ -110,7 +109,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         description: 'Partial update with either method. Read-only fields echoed from a GET (id, created_at, updated_at) are ignored.',
         params: IdParams,
         body: ProductUpdate,
-        response: { 200: productRef, ...notFound, ...conflict, ...commonErrorResponses },
+        response: { 200: productRef, ...notFoundResponse, ...conflict, ...commonErrorResponses },
       },
       handler: (request) => products.update(request.params.id, request.body),
     });
@@ -124,7 +123,7 @@ export const productsRoutes: FastifyPluginAsyncTypebox<{ products: ProductsServi
         summary: 'Delete one product (or, with soft=true, mark it inactive)',
         params: IdParams,
         querystring: DeleteProductQuery,
-        response: { 200: productRef, 204: Type.Null({ description: 'Deleted.' }), ...notFound, ...commonErrorResponses },
+        response: { 200: productRef, 204: Type.Null({ description: 'Deleted.' }), ...notFoundResponse, ...commonErrorResponses },
       },
     },
     async (request, reply) => {

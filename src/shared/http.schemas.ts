@@ -28,6 +28,9 @@ export const commonErrorResponses = {
   422: Type.Ref('ValidationErrorResponse'),
 };
 
+/** The 404 of a route that reads one resource by id, to spread into its `response`. */
+export const notFoundResponse = { 404: Type.Ref('ErrorResponse') };
+
 export const IdParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Numeric id.' }),
 });

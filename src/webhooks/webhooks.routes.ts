@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { commonErrorResponses, IdParams } from '../shared/http.schemas.js';
+import { commonErrorResponses, IdParams, notFoundResponse } from '../shared/http.schemas.js';
 import {
   DeliveryListQuery,
   DeliveryParams,
@@ -15,7 +15,6 @@ import type { WebhooksService } from './webhooks.service.js';
 const tags = ['webhooks'];
 const webhookRef = Type.Ref('Webhook');
 const deliveryRef = Type.Ref('WebhookDelivery');
-const notFound = { 404: Type.Ref('ErrorResponse') };
 
 export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksService }> = async (app, { webhooks }) => {
   app.get(
@@ -47,7 +46,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
 
   app.get(
     '/api/webhooks/:id',
-    { schema: { tags, summary: 'Get one webhook', params: IdParams, response: { 200: webhookRef, ...notFound, ...commonErrorResponses } } },
+    { schema: { tags, summary: 'Get one webhook', params: IdParams, response: { 200: webhookRef, ...notFoundResponse, ...commonErrorResponses } } },
     (request) => webhooks.get(request.params.id),
   );
 
@@ -61,7 +60,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
         description: 'Partial update with either method. `enabled: true` re-enables a disabled webhook and clears its disabled_reason.',
         params: IdParams,
         body: WebhookUpdate,
-        response: { 200: webhookRef, ...notFound, ...commonErrorResponses },
+        response: { 200: webhookRef, ...notFoundResponse, ...commonErrorResponses },
       },
       handler: (request) => webhooks.update(request.params.id, request.body),
     });
@@ -74,7 +73,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
         tags,
         summary: 'Delete a webhook and its deliveries',
         params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...notFound, ...commonErrorResponses },
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...notFoundResponse, ...commonErrorResponses },
       },
     },
     async (request, reply) => {
@@ -91,7 +90,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
         summary: 'Replace the secret with a new generated one',
         description: 'The answer shows the new secret in full. From now on every delivery is signed with the new secret only.',
         params: IdParams,
-        response: { 200: webhookRef, ...notFound, ...commonErrorResponses },
+        response: { 200: webhookRef, ...notFoundResponse, ...commonErrorResponses },
       },
     },
     (request) => webhooks.rotateSecret(request.params.id),
@@ -104,7 +103,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
         tags,
         summary: 'Reveal the secret in full',
         params: IdParams,
-        response: { 200: WebhookSecret, ...notFound, ...commonErrorResponses },
+        response: { 200: WebhookSecret, ...notFoundResponse, ...commonErrorResponses },
       },
     },
     (request) => webhooks.revealSecret(request.params.id),
@@ -120,7 +119,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
           'Waits for the endpoint (at most WEBHOOK_TIMEOUT_MS). A failing, refused or unreachable endpoint is a 200 with success false and the error. The attempt is logged as a delivery and not retried. Send `{}` or no body at all.',
         params: IdParams,
         body: WebhookTestBody,
-        response: { 200: WebhookTestResult, ...notFound, ...commonErrorResponses },
+        response: { 200: WebhookTestResult, ...notFoundResponse, ...commonErrorResponses },
       },
       // The body is optional: none at all is the same as {}.
       preValidation: async (request) => {
@@ -139,7 +138,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
           summary: url.endsWith('logs') ? 'Delivery attempts (alias of …/deliveries)' : 'Delivery attempts, newest first',
           params: IdParams,
           querystring: DeliveryListQuery,
-          response: { 200: Type.Array(deliveryRef), ...notFound, ...commonErrorResponses },
+          response: { 200: Type.Array(deliveryRef), ...notFoundResponse, ...commonErrorResponses },
         },
       },
       (request) => webhooks.deliveries(request.params.id, request.query),
@@ -154,7 +153,7 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
         summary: 'Send that delivery’s event again',
         description: 'Schedules a new delivery of the same event (same webhook-id), sent at once by the dispatcher. 409 when the webhook is disabled.',
         params: DeliveryParams,
-        response: { 202: deliveryRef, ...notFound, 409: Type.Ref('ErrorResponse'), ...commonErrorResponses },
+        response: { 202: deliveryRef, ...notFoundResponse, 409: Type.Ref('ErrorResponse'), ...commonErrorResponses },
       },
     },
     async (request, reply) => reply.code(202).send(await webhooks.redeliver(request.params.id, request.params.delivery_id)),
