@@ -210,7 +210,12 @@ class ImportRun {
       batch.invalid++;
       if (this.storedErrors < MAX_STORED_ERRORS_PER_JOB) {
         this.storedErrors++;
-        batch.errors.push({ line: record.line, ...result, raw: this.reader.lastRecordText(MAX_RAW_CHARS) });
+        batch.errors.push({
+          line: record.line,
+          ...result,
+          sku: result.sku === null ? null : storableText(result.sku),
+          raw: storableText(this.reader.lastRecordText(MAX_RAW_CHARS)),
+        });
       }
     } else {
       const previous = batch.latest.get(result.key);
@@ -269,6 +274,18 @@ class ImportRun {
     this.lastProgressAt = Date.now();
     this.ctx.onProgress({ phase, bytes_processed, rows_processed, inserted, updated, unchanged, invalid });
   }
+}
+
+/**
+ * A rejected row's text as it can be stored on both databases: PostgreSQL refuses NUL in text
+ * (one such row used to fail the whole batch), so NUL is shown as U+2400 (␀); unpaired surrogates
+ * (which the UTF-8 decoder never produces, but the text is checked anyway) become U+FFFD.
+ */
+/** With the u flag a surrogate class matches only a half without its pair. */
+const UNPAIRED_SURROGATE = /\p{Cs}/gu;
+
+function storableText(text: string): string {
+  return text.replaceAll('\u0000', '\u2400').replace(UNPAIRED_SURROGATE, '\uFFFD');
 }
 
 function newBatch(): OpenBatch {

@@ -151,6 +151,33 @@ describe.each(dialects)('importCsvFile on %s', (dialect) => {
     });
   });
 
+  it('rejects a row holding NUL or bytes that are not UTF-8 after the first 64 KiB as a row, never failing the import', async () => {
+    await reset();
+    const valid = (from: number, count: number) => Array.from({ length: count }, (_, i) => `V-${from + i},Valid ${from + i},${'d'.repeat(40)}\n`).join('');
+    const head = `sku,name,description\n${valid(0, 2000)}`; // ~110 KiB: past the upload's 64 KiB binary sniff
+    expect(Buffer.byteLength(head)).toBeGreaterThan(64 * 1024);
+    const file = harness.writeFile(
+      'nul.csv',
+      Buffer.concat([
+        Buffer.from(head),
+        Buffer.from('NUL\u0000-1,Has a NUL,x\n'), // line 2002
+        Buffer.from(valid(2000, 10)),
+        Buffer.from('BAD-UTF8-1,'), // line 2013
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from(',x\n'),
+        Buffer.from(valid(2010, 10)),
+      ]),
+    );
+    const jobId = await harness.createJob(file);
+    expect((await harness.run(jobId, { batchRows: 500 })).outcome).toEqual({ status: 'completed' });
+    expect(countsOf(await harness.job(jobId))).toEqual({ rows_processed: 2022, inserted: 2020, updated: 0, unchanged: 0, invalid: 2 });
+    expect(await harness.errors(jobId)).toEqual([
+      { line: 2002, sku: 'NUL\u2400-1', field: null, message: 'The row contains a NUL character', raw: 'NUL\u2400-1,Has a NUL,x' },
+      { line: 2013, sku: 'BAD-UTF8-1', field: null, message: 'The row is not valid UTF-8 text', raw: 'BAD-UTF8-1,\uFFFD\uFFFD\uFFFD,x' },
+    ]);
+    expect((await harness.products()).length).toBe(2020);
+  });
+
   it('completes a header-only file with zero rows', async () => {
     const jobId = await harness.createJob(harness.writeFile('header-only.csv', '\uFEFFsku,name\r\n'));
     const { outcome, progress } = await harness.run(jobId);
