@@ -9,8 +9,9 @@ import type { ImportsService } from './imports.service.js';
 const tags = ['imports'];
 const error = Type.Ref('ErrorResponse');
 
+/** The last path segment of a multipart file name, without control characters (NUL cannot be stored on PostgreSQL). */
 function baseName(filename: string): string {
-  const name = filename.split(/[\\/]/).pop()?.trim() ?? '';
+  const name = filename.replace(/\p{Cc}/gu, '').split(/[\\/]/).pop()?.trim() ?? '';
   return name.slice(0, 255) || 'upload.csv';
 }
 

@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox';
+import { Text } from '../shared/text.schemas.js';
 
 export const UploadQuery = Type.Object({
   filename: Type.Optional(
-    Type.String({
+    Text({
       minLength: 1,
       maxLength: 255,
       pattern: '^[^\\u0000-\\u001f/\\\\]+$',

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { Text } from '../shared/text.schemas.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   NAME_MAX_LENGTH,
@@ -26,23 +27,23 @@ export const Product = Type.Object(
 );
 export type Product = Static<typeof Product>;
 
-const skuField = Type.String({
+const skuField = Text({
   minLength: 1,
   maxLength: SKU_MAX_LENGTH * 4,
   pattern: SKU_PATTERN,
   description: `1–${SKU_MAX_LENGTH} characters after trimming surrounding whitespace, no control characters. Unique case-insensitively.`,
 });
-const nameField = Type.String({
+const nameField = Text({
   minLength: 1,
   maxLength: NAME_MAX_LENGTH,
   pattern: NAME_PATTERN,
   description: `1–${NAME_MAX_LENGTH} characters, not blank.`,
 });
-const descriptionField = Type.Union([Type.String({ maxLength: DESCRIPTION_MAX_LENGTH }), Type.Null()], {
+const descriptionField = Type.Union([Text({ maxLength: DESCRIPTION_MAX_LENGTH }), Type.Null()], {
   description: `At most ${DESCRIPTION_MAX_LENGTH} characters.`,
 });
 const priceField = Type.Union(
-  [Type.String({ pattern: PRICE_PATTERN }), Type.Number({ minimum: 0, maximum: 10 ** PRICE_MAX_INTEGER_DIGITS }), Type.Null()],
+  [Text({ pattern: PRICE_PATTERN }), Type.Number({ minimum: 0, maximum: 10 ** PRICE_MAX_INTEGER_DIGITS }), Type.Null()],
   { description: 'Decimal ≥ 0 with at most 2 decimal places, as a string ("899.99") or a number; null for unknown.' },
 );
 const activeField = Type.Boolean({ description: 'Defaults to true.' });
@@ -84,11 +85,11 @@ export type ProductSortField = (typeof PRODUCT_SORT_FIELDS)[number];
 
 /** Filters shared by the list and the CSV export. */
 const filterFields = {
-  q: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of sku, name or description.' })),
-  search: Type.Optional(Type.String({ maxLength: 255, description: 'Alias of q.' })),
-  sku: Type.Optional(Type.String({ maxLength: SKU_MAX_LENGTH, description: 'Case-insensitive prefix of sku.' })),
-  name: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of name.' })),
-  description: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of description.' })),
+  q: Type.Optional(Text({ maxLength: 255, description: 'Case-insensitive substring of sku, name or description.' })),
+  search: Type.Optional(Text({ maxLength: 255, description: 'Alias of q.' })),
+  sku: Type.Optional(Text({ maxLength: SKU_MAX_LENGTH, description: 'Case-insensitive prefix of sku.' })),
+  name: Type.Optional(Text({ maxLength: 255, description: 'Case-insensitive substring of name.' })),
+  description: Type.Optional(Text({ maxLength: 255, description: 'Case-insensitive substring of description.' })),
   active: Type.Optional(Type.Boolean({ description: 'true or false.' })),
   sort: Type.Optional(
     Type.Enum([...PRODUCT_SORT_FIELDS], { default: 'id', description: 'Sort field; ties are broken by id.' }),

@@ -20,6 +20,7 @@ const TYPE_BY_KEYWORD: Record<string, string> = {
   enum: 'enum',
   anyOf: 'value_error',
   format: 'format_error',
+  not: 'string_not_text',
 };
 
 function pathOf(error: ErrorObject): string[] {
@@ -38,6 +39,9 @@ function messageOf(error: ErrorObject): string {
       return 'Unknown field';
     case 'enum':
       return `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`;
+    case 'not':
+      // The only `not` in our schemas is Text()'s; its schema says what it refuses.
+      return (error.schema as { description?: string } | undefined)?.description ?? 'invalid value';
     case 'pattern':
     case 'anyOf':
       return description ? `invalid value: ${description}` : (error.message ?? 'invalid value');
@@ -48,14 +52,16 @@ function messageOf(error: ErrorObject): string {
 
 /**
  * Ajv errors (with allErrors and verbose) -> one issue per problem. The branch errors
- * of a union are folded into the union's own error, described by its schema.
+ * of a union are folded into the union's own error, described by its schema, except
+ * a NUL or unpaired surrogate (Text's `not`), which is named as such whatever the union.
  */
 export function toValidationIssues(errors: ErrorObject[], context: string): ValidationIssue[] {
+  const notTextPaths = new Set(errors.filter((error) => error.keyword === 'not').map((error) => error.instancePath));
   const unionPaths = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath);
-  const kept = errors.filter(
-    (error) =>
-      error.keyword === 'anyOf' ||
-      !unionPaths.some((path) => error.instancePath === path || error.instancePath.startsWith(`${path}/`)),
+  const kept = errors.filter((error) =>
+    error.keyword === 'anyOf'
+      ? !notTextPaths.has(error.instancePath)
+      : error.keyword === 'not' || !unionPaths.some((path) => error.instancePath === path || error.instancePath.startsWith(`${path}/`)),
   );
   const root = LOCATION[context] ?? context;
   const seen = new Set<string>();

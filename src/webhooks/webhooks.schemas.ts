@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { EVENT_TYPES } from '../outbox/outbox.events.js';
+import { Text } from '../shared/text.schemas.js';
 import { MASKED_SECRET_DESCRIPTION, SECRET_PATTERN } from './webhooks.signing.js';
 
 export const URL_MAX_LENGTH = 2048;
@@ -62,7 +63,7 @@ export const WebhookDelivery = Type.Object(
 );
 export type WebhookDelivery = Static<typeof WebhookDelivery>;
 
-const urlField = Type.String({
+const urlField = Text({
   minLength: 1,
   maxLength: URL_MAX_LENGTH,
   description: `An http:// or https:// URL, at most ${URL_MAX_LENGTH} characters. Its host must not be a link-local or cloud metadata address, nor (unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true) a loopback, private or unique-local one.`,
@@ -73,8 +74,8 @@ const eventsField = Type.Array(Type.Enum([...EVENT_TYPES]), {
   description: 'The event types to receive (duplicates are ignored).',
 });
 const eventTypeField = Type.Enum([...EVENT_TYPES], { description: 'One event type: an alternative to `events`.' });
-const descriptionField = nullable(Type.String({ maxLength: DESCRIPTION_MAX_LENGTH }), `At most ${DESCRIPTION_MAX_LENGTH} characters.`);
-const secretField = Type.String({
+const descriptionField = nullable(Text({ maxLength: DESCRIPTION_MAX_LENGTH }), `At most ${DESCRIPTION_MAX_LENGTH} characters.`);
+const secretField = Text({
   pattern: SECRET_PATTERN,
   maxLength: 100,
   description: '`whsec_` + base64 of 24–64 random bytes. Generated (32 bytes) when not given.',
@@ -106,7 +107,7 @@ export const WebhookUpdate = Type.Object(
     ),
     description: Type.Optional(descriptionField),
     secret: Type.Optional(
-      Type.String({
+      Text({
         pattern: `${SECRET_PATTERN}|^whsec_\\*{8}`,
         maxLength: 100,
         description: 'A new secret (`whsec_` + base64 of 24–64 bytes). The masked value a GET shows is accepted and ignored.',
