@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { CsvReader, CsvRecordTooLongError, MAX_RECORD_CHARS, type CsvRecord } from './imports.csv.js';
+import { CsvReader, type CsvRecord } from './imports.csv.js';
 import { CsvFileError, ImportFailedError } from './imports.errors.js';
 import { mapHeader, type ColumnMap } from './imports.rows.js';
 import { readCsvText, type SourceLimits } from './imports.source.js';
@@ -11,6 +11,12 @@ import { readCsvText, type SourceLimits } from './imports.source.js';
 const BOM = '\uFEFF';
 /** How much of the start of a file is checked for binary content. */
 const SNIFF_CHARS = 64 * 1024;
+/**
+ * The header row must end within this many characters of the start (blank lines included): real
+ * headers are a few hundred, and the upload's check runs on the API's thread, so it reads a bounded
+ * amount whatever the file holds (a 640 KB header of quotes once held that thread for seconds).
+ */
+export const MAX_HEADER_CHARS = 64 * 1024;
 /** NUL never appears in UTF-8 text, and U+FFFD is what bytes that are not UTF-8 decode to. */
 const looksBinary = (text: string) => text.includes('\u0000') || text.includes('\uFFFD');
 
@@ -47,9 +53,13 @@ export async function readHeaderRecord(filePath: string, options: { gzip: boolea
   const onRecord = (record: CsvRecord) => {
     if (header || !reader) return;
     if (record.malformed) throw new CsvFileError(`The header row is malformed CSV (${record.malformed}).`);
+    if (record.fields.some((field) => field.includes('\r'))) {
+      throw new CsvFileError('The file ends its lines with a bare CR (classic Mac line ends); save it with LF or CRLF line ends.');
+    }
     header = { fields: record.fields, endOffset: reader.endOffset(), endLine: reader.endLine(), bomBytes };
   };
   const chunks = readCsvText(filePath, { gzip: options.gzip, fromOffset: 0, limits: options.limits });
+  let charsRead = 0;
   try {
     for await (const chunk of chunks) {
       let text = chunk.text;
@@ -66,14 +76,17 @@ export async function readHeaderRecord(filePath: string, options: { gzip: boolea
         }
         sniffed += text.length;
       }
-      reader.push(text, onRecord);
+      reader.push(text.slice(0, MAX_HEADER_CHARS - charsRead), onRecord);
+      charsRead += Math.min(text.length, MAX_HEADER_CHARS - charsRead);
       if (header) break;
+      if (charsRead >= MAX_HEADER_CHARS) {
+        throw new CsvFileError(
+          `The header row does not end within the first ${MAX_HEADER_CHARS} characters of the file (an unterminated quote?); the first line must name the columns, e.g. sku,name,description,price,active.`,
+        );
+      }
     }
     if (!header) reader?.finish(onRecord);
   } catch (error) {
-    if (error instanceof CsvRecordTooLongError) {
-      throw new CsvFileError(`No header row found: the first line is longer than ${MAX_RECORD_CHARS} characters.`);
-    }
     if (error instanceof ImportFailedError) throw new CsvFileError(error.message);
     throw error;
   } finally {

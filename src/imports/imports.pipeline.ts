@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Database } from '../db/database.js';
-import { CsvReader, CsvRecordTooLongError, type CsvRecord } from './imports.csv.js';
+import { CsvReader, MAX_RAW_TEXT_CHARS, type CsvRecord } from './imports.csv.js';
 import { CsvFileError, ImportFailedError } from './imports.errors.js';
 import { readHeaderRecord } from './imports.header.js';
 import { findImportJob, saveJobStart } from './imports.repository.js';
@@ -52,8 +52,6 @@ export { CsvFileError, ImportFailedError };
 export const DEFAULT_BATCH_ROWS = 20_000;
 /** Rejected rows stored per job (the invalid count itself is never capped). */
 export const MAX_STORED_ERRORS_PER_JOB = 10_000;
-/** The raw text kept of a rejected row: enough for any valid row's fields. */
-const MAX_RAW_CHARS = 16 * 1024;
 const PROGRESS_INTERVAL_MS = 200;
 
 /** Throws ImportFailedError (message shown to users) when the file cannot be imported (e.g. gzip bomb, corrupt gzip, I/O). */
@@ -190,7 +188,6 @@ class ImportRun {
     } catch (error) {
       // The sink closes after this returns: let a commit still running finish first.
       await (inflight as Promise<unknown> | null)?.catch(() => undefined);
-      if (error instanceof CsvRecordTooLongError) throw new ImportFailedError(error.message, { cause: error });
       throw error;
     } finally {
       await chunks.return(undefined);
@@ -214,7 +211,7 @@ class ImportRun {
           line: record.line,
           ...result,
           sku: result.sku === null ? null : storableText(result.sku),
-          raw: storableText(this.reader.lastRecordText(MAX_RAW_CHARS)),
+          raw: storableText(this.reader.lastRecordText(MAX_RAW_TEXT_CHARS)),
         });
       }
     } else {

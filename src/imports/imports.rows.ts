@@ -60,8 +60,21 @@ export function mapHeader(header: readonly string[]): ColumnMap {
     price: positions.get('price') ?? null,
     active: positions.get('active') ?? null,
     fieldCount: header.length,
-    warnings: unknown.length > 0 ? [`Unknown columns ignored: ${unknown.join(', ')}`] : [],
+    warnings: unknown.length > 0 ? [unknownColumnsWarning(unknown)] : [],
   };
+}
+
+/** Unknown columns named in the job's warning; the warning goes out with every progress event and job listing. */
+export const MAX_NAMED_UNKNOWN_COLUMNS = 20;
+/** Each name as shown in the warning (a column name may be as long as the header). */
+const MAX_COLUMN_NAME_CHARS = 100;
+
+function unknownColumnsWarning(unknown: readonly string[]): string {
+  const named = unknown
+    .slice(0, MAX_NAMED_UNKNOWN_COLUMNS)
+    .map((name) => (name.length > MAX_COLUMN_NAME_CHARS ? `${name.slice(0, MAX_COLUMN_NAME_CHARS)}…` : name));
+  const more = unknown.length - named.length;
+  return `Unknown columns ignored: ${named.join(', ')}${more > 0 ? ` … and ${more.toLocaleString('en-US')} more` : ''}`;
 }
 
 /** A valid row's values, as stored. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CsvReader, CsvRecordTooLongError, MAX_RECORD_CHARS } from '../../src/imports/imports.csv.js';
+import { CsvReader, MAX_RECORD_CHARS, type CsvRecord } from '../../src/imports/imports.csv.js';
 
 interface Read {
   fields: string[];
@@ -20,6 +20,28 @@ function readAll(chunks: string[], startByte = 0, startLine = 1): Read[] {
   for (const chunk of chunks) reader.push(chunk, onRecord);
   reader.finish(onRecord);
   return out;
+}
+
+/**
+ * The characters String.prototype.indexOf looks at while `work` runs: a measure of the reader's
+ * work that does not depend on the machine. Throws once over `limit` (a quadratic reader would
+ * otherwise run for many seconds).
+ */
+function countScannedCharacters(limit: number, work: () => void): number {
+  const indexOf = String.prototype.indexOf;
+  let scanned = 0;
+  String.prototype.indexOf = function (this: string, search: string, from = 0) {
+    const found = indexOf.call(this, search, from);
+    scanned += (found === -1 ? this.length : found + search.length) - Math.max(0, from);
+    if (scanned > limit) throw new Error(`more than ${limit} characters scanned`);
+    return found;
+  };
+  try {
+    work();
+  } finally {
+    String.prototype.indexOf = indexOf;
+  }
+  return scanned;
 }
 
 /** The text cut into pieces at the given positions. */
@@ -96,13 +118,17 @@ const cell = fc.oneof(
   fc
     .string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r\n', 'ü', ' ') })
     .map((text) => `"${text.replace(/"/g, '""')}"`),
+  // Broken quoting: a quote inside an unquoted field, text after a closing quote.
+  fc.string({ unit: fc.constantFrom('a', '"', ' ') }).map((text) => `b${text}`),
+  fc.tuple(fc.string({ unit: fc.constantFrom('a', '\n') }), fc.string({ unit: fc.constantFrom('x', '"', ' ') })).map(([inside, after]) => `"${inside}"${after}`),
 );
 const csvText = fc
   .array(fc.array(cell, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 })
   .chain((rows) =>
-    fc.tuple(fc.constant(rows), fc.constantFrom('\n', '\r\n'), fc.boolean()).map(([cells, eol, trailing]) => {
+    fc.tuple(fc.constant(rows), fc.constantFrom('\n', '\r\n'), fc.boolean(), fc.boolean()).map(([cells, eol, trailing, unterminated]) => {
       const body = cells.map((row) => row.join(',')).join(eol);
-      return trailing ? body + eol : body;
+      // An unterminated quoted field runs to the end of the input.
+      return (trailing ? body + eol : body) + (unterminated ? `${eol}x,"open${eol}field` : '');
     }),
   );
 
@@ -146,10 +172,44 @@ describe('CsvReader', () => {
     expect(records.map((record) => record.raw)).toEqual(['x,"y\r\nz"', 'next,row']);
   });
 
-  it('refuses a record longer than the limit (an unterminated quote) instead of buffering the file', () => {
-    const reader = new CsvReader();
-    const huge = `a,"${'x'.repeat(MAX_RECORD_CHARS)}`;
-    expect(() => reader.push(huge, () => undefined)).toThrow(CsvRecordTooLongError);
+  it('skips a record over the size limit as one malformed row, keeping none of its text, and reads on', () => {
+    const long = `x,"${'y'.repeat(1000)}\n""${'z'.repeat(1000)}"`;
+    const text = `a,b\n${long}\nc,d\n`;
+    const chunks = text.match(/[\s\S]{1,10}/g) ?? [];
+    const reader = new CsvReader(0, 1, 100);
+    const records: Array<{ fields: string[]; line: number; malformed: string | null; raw: string; endOffset: number }> = [];
+    const onRecord = (record: CsvRecord) => records.push({ ...record, raw: reader.lastRecordText(50), endOffset: reader.endOffset() });
+    for (const chunk of chunks) reader.push(chunk, onRecord);
+    reader.finish(onRecord);
+    expect(records).toEqual([
+      { fields: ['a', 'b'], line: 1, malformed: null, raw: 'a,b', endOffset: 4 },
+      { fields: ['x'], line: 2, malformed: 'the record is longer than 100 characters (the limit); it was skipped', raw: long.slice(0, 50), endOffset: 4 + long.length + 1 },
+      { fields: ['c', 'd'], line: 4, malformed: null, raw: 'c,d', endOffset: text.length },
+    ]);
+  });
+
+  it('reports an unterminated quote longer than the limit at the end of the file as one malformed row', () => {
+    const records = readAll(['sku,name\nA-1,"never closed', 'x'.repeat(MAX_RECORD_CHARS), '\nmore,lines\n']);
+    expect(records).toHaveLength(2);
+    expect(records[1]).toMatchObject({ fields: ['A-1'], line: 2, malformed: expect.stringContaining('longer than') });
+  });
+
+  it('reads each character a bounded number of times however records fall across chunks (no re-scan)', () => {
+    const doubledQuotes = `sku,name,description\nA-1,x,"${'""\n'.repeat(300_000)}"\nB-2,y,z\n`; // ~880 KiB, one field
+    const headerOfQuotes = `"${'""'.repeat(320_000)}"\n`; // a 640 KB header
+    const manyFields = `${'a,'.repeat(200_000)}b\n`;
+    for (const text of [doubledQuotes, headerOfQuotes, manyFields]) {
+      const scanned = countScannedCharacters(text.length * 4, () => {
+        const reader = new CsvReader();
+        for (let from = 0; from < text.length; from += 65_536) reader.push(text.slice(from, from + 65_536), () => undefined);
+        reader.finish(() => undefined);
+      });
+      expect(scanned / text.length).toBeLessThan(4);
+    }
+    const records = readAll([doubledQuotes]);
+    expect(records.map((record) => record.fields[0])).toEqual(['sku', 'A-1', 'B-2']);
+    expect(records[1]?.fields[2]).toBe('"\n'.repeat(300_000));
+    expect(records[2]?.line).toBe(300_003);
   });
 
   it('agrees with a reference reader however the text is cut into chunks', () => {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CsvFileError } from '../../src/imports/imports.errors.js';
-import { inspectCsvFile } from '../../src/imports/imports.header.js';
+import { inspectCsvFile, MAX_HEADER_CHARS } from '../../src/imports/imports.header.js';
+import { mapHeader } from '../../src/imports/imports.rows.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imports-header-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -49,5 +50,31 @@ describe('inspectCsvFile', () => {
     expect(await rejection(file('noname.csv', 'sku,description\nA-1,x\n'))).toMatch(/no name column/);
     expect(await rejection(file('data-first.csv', 'A-1,Widget,12.50\n'))).toMatch(/no sku or name column/);
     expect(await rejection(file('twice.csv', 'sku,name,SKU\n'))).toMatch(/"sku" more than once/);
+  });
+
+  it('refuses a header that does not end within the first 64 KiB, having read no more than that', async () => {
+    const quotes = `"${'""'.repeat(320_000)}"\nA-1,x\n`; // a 640 KB header of doubled quotes
+    expect(await rejection(file('quotes.csv', quotes))).toMatch(/header row does not end within the first 65536 characters/);
+    expect(await rejection(file('quotes.csv.gz', zlib.gzipSync(quotes)), true)).toMatch(/does not end within/);
+    const unterminated = `sku,name,"${'x'.repeat(MAX_HEADER_CHARS)}`;
+    expect(await rejection(file('unterminated.csv', unterminated))).toMatch(/does not end within/);
+    // A header just within the limit is fine.
+    const wide = `sku,name,${'c'.repeat(MAX_HEADER_CHARS - 20)}\nA-1,x,y\n`;
+    expect((await inspectCsvFile(file('wide.csv', wide), { gzip: false })).columns).toHaveLength(3);
+  });
+
+  it('refuses bare-CR line ends with a message saying so', async () => {
+    expect(await rejection(file('mac.csv', 'sku,name\rA-1,x\rB-2,y\r'))).toMatch(/bare CR/);
+  });
+});
+
+describe('mapHeader', () => {
+  it('names the first 20 unknown columns and counts the rest', () => {
+    const header = ['sku', 'name', ...Array.from({ length: 120_000 }, (_, i) => `extra${i}`)];
+    const { warnings } = mapHeader(header);
+    expect(warnings).toEqual([
+      `Unknown columns ignored: ${Array.from({ length: 20 }, (_, i) => `extra${i}`).join(', ')} … and 119,980 more`,
+    ]);
+    expect(mapHeader(['sku', 'name', 'x'.repeat(5000)]).warnings[0]).toBe(`Unknown columns ignored: ${'x'.repeat(100)}…`);
   });
 });

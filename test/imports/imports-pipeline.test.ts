@@ -178,6 +178,25 @@ describe.each(dialects)('importCsvFile on %s', (dialect) => {
     expect((await harness.products()).length).toBe(2020);
   });
 
+  it('rejects a record over the size limit as one row, without failing the import, and imports the rows around it', async () => {
+    await reset();
+    const huge = `"${'Long ""quoted"" text\n'.repeat(60_000)}"`; // ~1.3 MiB, over the 1 Mi-character limit
+    const big = `"${'""\n'.repeat(300_000)}"`; // ~880 KiB of doubled quotes and newlines: under the limit
+    const text = `sku,name,description\nA-1,a,x\nHUGE-1,h,${huge}\nB-1,b,x\nBIG-1,b,${big}\nC-1,c,x\nOPEN-1,o,"never closed\n${'z'.repeat(1 << 20)}\n`;
+    const jobId = await harness.createJob(harness.writeFile('oversized.csv', text));
+    expect((await harness.run(jobId)).outcome).toEqual({ status: 'completed' });
+    expect(countsOf(await harness.job(jobId))).toEqual({ rows_processed: 6, inserted: 3, updated: 0, unchanged: 0, invalid: 3 });
+    expect((await harness.products()).map((product) => product.sku)).toEqual(['A-1', 'B-1', 'C-1']);
+    const errors = await harness.errors(jobId);
+    expect(errors.map(({ line, sku, message }) => ({ line, sku, message }))).toEqual([
+      { line: 3, sku: 'HUGE-1', message: 'Malformed CSV: the record is longer than 1048576 characters (the limit); it was skipped' },
+      { line: 60_005, sku: 'BIG-1', message: 'Description is longer than 10000 characters' },
+      { line: 360_007, sku: 'OPEN-1', message: expect.stringMatching(/longer than 1048576 characters/) },
+    ]);
+    expect(errors[0]?.raw).toHaveLength(16 * 1024);
+    expect(errors[0]?.raw?.startsWith('HUGE-1,h,"Long ""quoted"" text\n')).toBe(true);
+  });
+
   it('completes a header-only file with zero rows', async () => {
     const jobId = await harness.createJob(harness.writeFile('header-only.csv', '\uFEFFsku,name\r\n'));
     const { outcome, progress } = await harness.run(jobId);
