@@ -57,6 +57,14 @@ describe.each(dialects)('NUL and unpaired surrogates in API input (%s)', (dialec
     }
   });
 
+  it('answers percent-encodings that are not UTF-8 without a 500', async () => {
+    for (const encoded of ['%ED%A0%80', '%FF', '%C3', '%E2%82']) {
+      const response = await test.app.inject({ method: 'GET', url: `/api/products?q=${encoded}` });
+      expect([200, 400, 422], `${encoded}: ${response.body}`).toContain(response.statusCode);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+    }
+  });
+
   it('refuses them in webhook bodies', async () => {
     const url = 'http://93.184.215.14/hook';
     expect422(await test.app.inject({ method: 'POST', url: '/api/webhooks', ...json({ url: `${url}\u0000`, events: ['product.created'] }) }), [
