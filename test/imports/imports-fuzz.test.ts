@@ -9,7 +9,7 @@ import { startTestApp, testDialects, type TestApp } from '../support/test-app.js
 // Generated files through the real upload (HTTP on a listening server) on both databases:
 // random bytes, random and broken quoting, long and oversized fields, NUL, bytes that are not
 // UTF-8, CR-only line ends, huge headers, gzip of all that. Properties: the upload answers
-// 202 or a 4xx {"detail"}; every accepted job ends (completed, or failed with a message) with
+// 202 or a 4xx {"detail"}; every accepted job ends, and completes (none of these files should fail), with
 // inserted + updated + unchanged + invalid = rows_processed; the main thread is never busy more
 // than 50 ms at a time (imports run in worker threads; the upload and its header check run on the
 // main thread; measured as CPU time, see main-thread-busy.ts); the process's memory stays bounded;
@@ -200,7 +200,7 @@ describe.each(dialects)('CSV upload fuzz (%s)', (dialect) => {
   it(
     'answers every generated file with 202 or a 4xx {"detail"}, ends every job with consistent counts, never holds the main thread or grows memory',
     async () => {
-      const tried = { accepted: 0, refused: 0, completed: 0, failed: 0, rows: 0, invalid: 0, refusals: {} as Record<string, number> };
+      const tried = { accepted: 0, refused: 0, completed: 0, rows: 0, invalid: 0, refusals: {} as Record<string, number> };
       await fc.assert(
         fc.asyncProperty(csvFile, async (file) => {
           global.gc?.();
@@ -215,13 +215,11 @@ describe.each(dialects)('CSV upload fuzz (%s)', (dialect) => {
           if (response.status === 202) {
             tried.accepted++;
             const job = await finishedJob(body.id as string, sample);
-            expect(['completed', 'failed']).toContain(job.status);
-            if (job.status === 'failed') {
-              tried.failed++;
-              expect(job.error).toMatch(/\S/);
-            } else {
-              tried.completed++;
-            }
+            // A job may fail only with a message; none of these files should fail at all (they hold no
+            // truncated gzip nor bomb): what one row holds is that row's problem, never the file's.
+            if (job.status === 'failed') expect(job.error).toMatch(/\S/);
+            expect(job.status, `job ${job.id}: ${job.error}`).toBe('completed');
+            tried.completed++;
             expect(job.inserted + job.updated + job.unchanged + job.invalid).toBe(job.rows_processed);
             tried.rows += job.rows_processed;
             tried.invalid += job.invalid;
