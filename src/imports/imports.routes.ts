@@ -36,7 +36,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService;
         description: [
           'Either `multipart/form-data` with the file in the field `file`, or the file as the raw body with `Content-Type: text/csv` (or `application/gzip` for .csv.gz) and its name in `?filename=`.',
           'The file is streamed to disk (never held in memory), its SHA-256 recorded; gzip is recognised by its content.',
-          `Over MAX_UPLOAD_BYTES: 413 and nothing is kept. The header row is checked before answering: an empty file, no header, binary data or a missing \`sku\` or \`name\` column gives 400 with a message naming the problem.`,
+          `Over MAX_UPLOAD_BYTES: 413 and nothing is kept. The header row is checked before answering: an empty file, no header, a header that does not end within the first 64 KiB, binary data (NUL or bytes that are not UTF-8 in the first 64 KiB), bare-CR line ends or a missing \`sku\` or \`name\` column gives 400 with a message naming the problem. Later rows holding NUL or bad bytes, broken quoting or a record over 1 Mi characters are rejected rows (see the job's errors); the import goes on.`,
           'Otherwise 202 with the queued job; follow it at `/api/progress/{id}`.',
         ].join(' '),
         consumes: ['multipart/form-data', ...RAW_UPLOAD_TYPES],
