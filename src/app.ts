@@ -20,6 +20,7 @@ import { createProductsService } from './products/products.service.js';
 import { installApiDocs } from './shared/api-docs.js';
 import cookie from '@fastify/cookie';
 import { createApiAuth, installApiAuth, type Authenticator } from './shared/auth.js';
+import { installCrossSiteCheck } from './shared/cross-site.js';
 import { installErrorHandling } from './shared/error-handling.js';
 import { ErrorResponse, ValidationErrorResponse } from './shared/http.schemas.js';
 import { installMetrics } from './shared/metrics.js';
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installValidatorCompiler(app);
   installErrorHandling(app);
+  installCrossSiteCheck(app);
   await app.register(cookie);
   const sessions = createSessionService({ apiToken: config.apiToken, ttlHours: config.sessionTtlHours });
   const auth = createApiAuth(config.apiToken, [sessions.authenticator, ...(deps.authenticators ?? [])]);
