@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { DOCS_SECURITY_HEADERS } from './security-headers.js';
 
 const require = createRequire(import.meta.url);
 const redocBundle = require.resolve('redoc/bundles/redoc.standalone.js');
@@ -38,10 +39,10 @@ export async function installApiDocs(app: FastifyInstance, version: string): Pro
   await app.register(docsPages);
 }
 
-/** Every docs route in this scope (pages, assets, the document) is public. */
+/** Every docs route in this scope (pages, assets, the document) is public and gets the docs pages' CSP. */
 async function docsPages(docs: FastifyInstance): Promise<void> {
   docs.addHook('onRoute', (route) => {
-    route.config = { ...route.config, public: true };
+    route.config = { ...route.config, public: true, helmet: DOCS_SECURITY_HEADERS };
   });
   await docs.register(swaggerUi, { routePrefix: '/docs' });
 
