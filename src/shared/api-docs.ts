@@ -27,7 +27,12 @@ export async function installApiDocs(app: FastifyInstance, version: string): Pro
       info: {
         title: 'Product Importer API',
         version,
-        description: 'Import product catalogs from CSV, manage them, and notify other systems through signed webhooks.',
+        description: [
+          'Import product catalogs from CSV, manage them, and notify other systems through signed webhooks.',
+          'With API_TOKEN set, every route needs `Authorization: Bearer <token>` (or the session cookie from `POST /api/session`) and answers 401 without it,',
+          'except those marked with no security (health, docs, session). POST, PUT, PATCH and DELETE requests sent from another site',
+          '(`Origin` not this host, or `Sec-Fetch-Site: cross-site`/`same-site`) are refused with 403; JSON routes answer 415 to other content types.',
+        ].join(' '),
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionService } from '../../src/session/session.service.js';
+import { createFailureThrottle } from '../../src/session/session.throttle.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const TOKEN = 's3cret-token';
@@ -131,5 +132,20 @@ describe('session cookies (stateless)', () => {
     expect(otherProcess.authenticator(request)).toBe(true);
     now += 1000;
     expect(otherProcess.authenticator(request)).toBe(false);
+  });
+});
+
+describe('the sign-in throttle', () => {
+  it('keeps at most maxClients addresses, dropping the oldest, and opens again after the window', () => {
+    let now = 0;
+    const throttle = createFailureThrottle({ maxFailures: 1, windowMs: 60_000, now: () => now, maxClients: 2 });
+    throttle.fail('a');
+    throttle.fail('b');
+    expect(throttle.blockedFor('a')).toBe(60);
+    throttle.fail('c'); // a third address: the oldest ('a') is dropped
+    expect(throttle.blockedFor('a')).toBe(0);
+    expect(throttle.blockedFor('b')).toBe(60);
+    now = 60_000;
+    expect(throttle.blockedFor('c')).toBe(0);
   });
 });
