@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { waitUntil } from '../webhooks/webhook-support.js';
 
 const dialects = await testDialects();
 const CSV = 'sku,name\nA-1,Apple\n';
@@ -57,5 +59,18 @@ describe.each(dialects)('malformed multipart uploads (%s)', (dialect) => {
     expect(uploads()).toEqual([]);
     const raw = await t.app.inject({ method: 'POST', url: `/api/upload?filename=${encodeURIComponent(filename)}`, headers: { 'content-type': 'text/csv' }, payload: CSV });
     expect(raw.statusCode).toBe(422);
+  });
+
+  it('removes the partial file when the client goes away in the middle of a multipart file', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as net.AddressInfo;
+    const head = `--XX\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n${CSV}`;
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 1000000\r\n\r\n${head}`);
+    socket.write('x,y\n'.repeat(5000));
+    await waitUntil(() => uploads().some((name) => name.endsWith('.part')), 10_000, () => 'the partial file to appear');
+    socket.destroy();
+    await waitUntil(() => uploads().length === 0, 10_000, () => `no upload left, found ${uploads().join(', ')}`);
   });
 });
