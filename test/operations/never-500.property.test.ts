@@ -151,6 +151,20 @@ const rawBody = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
 );
 
+/** CSV-ish text: a header that may or may not name sku and name, then rows of nasty cells. */
+const csvText = fc
+  .tuple(fc.constantFrom('sku,name', 'sku,name,price,active', 'name', '', '"sku","na""me"', 'sku,name\r'), fc.array(fc.array(nastyString, { maxLength: 4 }), { maxLength: 5 }))
+  .map(([header, rows]) => [header, ...rows.map((cells) => cells.join(','))].join('\n'));
+
+/** A multipart body with boundary `x`: a file part with a nasty name, sometimes cut off or with an extra part. */
+const multipartText = fc
+  .record({ field: fc.constantFrom('file', 'file', 'other', ''), filename: nastyString, content: csvText, extra: fc.boolean(), cut: fc.option(fc.nat(300), { freq: 3 }) })
+  .map(({ field, filename, content, extra, cut }) => {
+    const part = (name: string) => `--x\r\nContent-Disposition: form-data; name="${field}"; filename="${name.replace(/[\r\n"]/g, '')}"\r\nContent-Type: text/csv\r\n\r\n${content}\r\n`;
+    const body = `${part(filename)}${extra ? part('second.csv') : ''}--x--\r\n`;
+    return cut === null ? body : body.slice(0, cut);
+  });
+
 const CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
@@ -229,6 +243,13 @@ function requestArbitrary(routes: readonly RouteEntry[], options: { nulInTextFie
     fc
       .record({
         route: fc.constant(route),
+        upload: route.url === '/api/upload'
+          ? fc.oneof(
+            { weight: 3, arbitrary: multipartText.map((body) => ({ body, contentType: 'multipart/form-data; boundary=x' })) },
+            { weight: 2, arbitrary: csvText.map((body) => ({ body, contentType: 'text/csv' })) },
+            fc.constant(null),
+          )
+          : fc.constant(null),
         otherMethod: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, fc.constantFrom(...METHODS)),
         segments: fc.array(segment, { minLength: 1, maxLength: 3 }),
         mutate: pathMutation,
@@ -243,7 +264,9 @@ function requestArbitrary(routes: readonly RouteEntry[], options: { nulInTextFie
         origin: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(undefined, 'http://localhost') }, fc.constantFrom('https://evil.example', 'null', '%%%')),
         extraHeader: fc.option(fc.tuple(fc.constantFrom('accept', 'accept-encoding', 'cookie', 'x-request-id', 'sec-fetch-site', 'if-none-match', 'range'), nastyString), { freq: 3 }),
       })
-      .map(({ route, otherMethod, segments, mutate, query, body, contentType, authorization, origin, extraHeader }) => {
+      .map(({ route, upload, otherMethod, segments, mutate, query, contentType, authorization, origin, extraHeader, ...rest }) => {
+        const body = upload?.body ?? rest.body;
+        if (upload) contentType = upload.contentType;
         const headers: Record<string, string> = {};
         if (authorization) headers.authorization = authorization;
         if (origin) headers.origin = origin;
