@@ -18,7 +18,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method))];
-    if (allowed.length > 0) {
+    // A route of this method that answered "not found" itself (e.g. a missing static file) is a 404.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ detail: `Method ${request.method} not allowed; use ${allowed.join(', ')}` });
     }
     return reply.code(404).send({ detail: `Not found: ${request.method} ${path}` });

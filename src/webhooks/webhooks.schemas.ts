@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { EVENT_TYPES } from '../outbox/outbox.events.js';
-import { MASKED_SECRET_DESCRIPTION, SECRET_PATTERN } from './webhooks.signing.js';
+import { MASKED_SECRET_DESCRIPTION, SECRET_PATTERN } from './webhooks.secret-format.js';
 
 export const URL_MAX_LENGTH = 2048;
 export const DESCRIPTION_MAX_LENGTH = 1000;
