@@ -150,15 +150,21 @@ export function DeliveryLog({ webhook, refreshKey, onSettled }: DeliveryLogProps
                     <td class="col-event">
                       <code>{delivery.event_type}</code>
                     </td>
-                    <td class="number">{delivery.response_status ?? '–'}</td>
-                    <td class="number">{delivery.response_time_ms === null ? '–' : `${formatNumber(delivery.response_time_ms)} ms`}</td>
-                    <td class="number">{delivery.attempt}</td>
-                    <td>
+                    <td class="number" data-label="Code">
+                      {delivery.response_status ?? '–'}
+                    </td>
+                    <td class="number" data-label="Time">
+                      {delivery.response_time_ms === null ? '–' : `${formatNumber(delivery.response_time_ms)} ms`}
+                    </td>
+                    <td class="number" data-label="Attempt">
+                      {delivery.attempt}
+                    </td>
+                    <td class="col-when">
                       <time dateTime={when} title={formatDateTime(when)}>
                         {formatRelativeTime(when)}
                       </time>
                     </td>
-                    <td>
+                    <td class="col-actions">
                       <div class="row-actions">
                         <button
                           type="button"
