@@ -12,7 +12,8 @@ import { startWebApp, type WebApp } from './support/web-app.js';
 
 const METADATA_URL = 'http://169.254.169.254/latest/meta-data';
 
-describe.skipIf(!chromiumAvailable())('Webhooks view in Chromium', () => {
+// Steps wait for real deliveries and a browser on a shared machine: more time than the default.
+describe.skipIf(!chromiumAvailable())('Webhooks view in Chromium', { timeout: 60_000 }, () => {
   let server: WebApp;
   let browser: Browser;
   let receiver: Receiver;

@@ -10,8 +10,20 @@ import { readableBody, STATUS_TEXT } from './webhook-format';
 
 /** Deliveries shown (the newest); the API gives at most 200. */
 const LOG_LIMIT = 50;
-/** While some delivery is pending, the log looks again this often until it is sent. */
+/** While a delivery is due, the log looks again this often until it is sent… */
 const PENDING_POLL_MS = 1000;
+/** …but a retry scheduled further ahead than this is left for the Refresh button. */
+const PENDING_WATCH_MS = 60_000;
+
+/** How long until the log should look again for a pending delivery's outcome; null: not soon. */
+function nextLookIn(deliveries: WebhookDelivery[] | null, now = Date.now()): number | null {
+  const due = (deliveries ?? [])
+    .filter((delivery) => delivery.status === 'pending')
+    .map((delivery) => Date.parse(delivery.next_attempt_at ?? delivery.created_at) - now);
+  if (due.length === 0) return null;
+  const soonest = Math.min(...due);
+  return soonest > PENDING_WATCH_MS ? null : Math.max(PENDING_POLL_MS, soonest);
+}
 
 export interface DeliveryLogProps {
   webhook: Webhook;
@@ -77,17 +89,17 @@ export function DeliveryLog({ webhook, refreshKey, onSettled }: DeliveryLogProps
     return () => controller.abort();
   }, [webhook.id, refreshKey]);
 
-  // A pending delivery (a redelivery, a retry) is sent by the server soon: follow it.
-  const hasPending = deliveries?.some((delivery) => delivery.status === 'pending') ?? false;
+  // A pending delivery due soon (a redelivery, an early retry) is sent by the server: follow it.
   useEffect(() => {
-    if (!hasPending) return;
+    const delay = nextLookIn(deliveries);
+    if (delay === null) return;
     const controller = new AbortController();
-    const timer = setTimeout(() => void load(controller.signal), PENDING_POLL_MS);
+    const timer = setTimeout(() => void load(controller.signal), delay);
     return () => {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [deliveries, hasPending]);
+  }, [deliveries]);
 
   const sendAgain = async (delivery: WebhookDelivery) => {
     setRedelivering(delivery.id);
