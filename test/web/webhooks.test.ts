@@ -1,7 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Webhook } from '../../src/webhooks/webhooks.schemas.js';
-import { startReceiver, verifySignature, type Receiver } from '../webhooks/webhook-support.js';
+import type { Webhook, WebhookDelivery } from '../../src/webhooks/webhooks.schemas.js';
+import { closedPort, startReceiver, verifySignature, type Receiver } from '../webhooks/webhook-support.js';
 import { runAxe } from './support/axe.js';
 import { chromiumAvailable, collectPageErrors, launchBrowser, type Browser } from './support/browser.js';
 import { horizontalOverflow, screenshot } from './support/screenshots.js';
@@ -189,8 +189,22 @@ describe.skipIf(!chromiumAvailable())('Webhooks view in Chromium', { timeout: 60
     }
   });
 
+  it('says in words why a test reached no endpoint', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/gone`;
+    await api('POST', '/api/webhooks', { url, events: ['product.created'] });
+    await page.reload();
+    const unreachable = page.getByRole('article', { name: url });
+    await unreachable.getByRole('button', { name: /^Send test/ }).click();
+    await expect.poll(() => unreachable.getByRole('status').textContent()).toMatch(/^Test failed: .+ in \d+ ms\.$/);
+    // The words are the server's: the error recorded for the attempt.
+    const id = (await webhooks()).find((webhook) => webhook.url === url)?.id;
+    const [delivery] = await api<WebhookDelivery[]>('GET', `/api/webhooks/${id}/deliveries`);
+    expect(delivery?.error).toBeTruthy();
+    expect(await unreachable.getByRole('status').textContent()).toBe(`Test failed: ${delivery?.error} in ${delivery?.response_time_ms} ms.`);
+  });
+
   it('deletes endpoints after a confirmation', async () => {
-    for (let left = 2; left > 0; left -= 1) {
+    for (let left = (await webhooks()).length; left > 0; left -= 1) {
       await page.getByRole('button', { name: /^Delete/ }).first().click();
       const confirm = page.getByRole('dialog', { name: 'Delete this endpoint?' });
       await confirm.getByRole('button', { name: 'Delete endpoint' }).click();
