@@ -16,6 +16,8 @@ export interface WebhookDialogProps {
 
 const URL_MAX_LENGTH = 2048;
 const DESCRIPTION_MAX_LENGTH = 1000;
+/** The fields that show their own messages. */
+const FIELDS = ['url', 'description', 'events'];
 const DEFAULT_EVENTS: EventType[] = ['product.created', 'product.updated', 'product.deleted'];
 
 /** Add or edit an endpoint: URL, description, events; the server's 422 messages next to the fields. */
@@ -59,10 +61,10 @@ export function WebhookDialog({ open, webhook, onClose, onSaved }: WebhookDialog
       onSaved(saved, webhook === null);
     } catch (error) {
       const fields = error instanceof ApiError ? error.fieldMessages() : {};
-      const known = ['url', 'description', 'events'].filter((field) => fields[field]);
       setErrors(fields);
       // Anything not shown at a field (or not a 422 at all) is shown under the form.
-      if (known.length === 0 || (error instanceof ApiError && error.issues.length > known.length)) setFailure(errorMessage(error));
+      const unplaced = Object.keys(fields).some((field) => !FIELDS.includes(field));
+      if (Object.keys(fields).length === 0 || unplaced) setFailure(errorMessage(error));
     } finally {
       setBusy(false);
     }
