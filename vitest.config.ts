@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // Builds the web UI when its sources changed (the browser tests and the web-ui routes serve it).
+    globalSetup: ['test/web/support/global-setup.ts'],
   },
 });

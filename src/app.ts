@@ -35,6 +35,7 @@ import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { Webhook, WebhookDelivery } from './webhooks/webhooks.schemas.js';
 import { createWebhooksService } from './webhooks/webhooks.service.js';
 import type { HostResolver } from './webhooks/webhooks.ssrf.js';
+import { webUiRoutes } from './web-ui/web-ui.routes.js';
 
 /** The components the app is built from; the caller opens them and closes them. */
 export interface AppDeps {
@@ -51,6 +52,8 @@ export interface AppDeps {
   authenticators?: Authenticator[];
   /** Further /readyz checks besides the database (e.g. Redis). */
   readinessChecks?: ReadinessCheck[];
+  /** The built web UI (`web/dist`) to serve at `/`; without it `/` says how to build it. */
+  webDistDir?: string | null;
 }
 
 /**
@@ -104,5 +107,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const webhooks = createWebhooksService({ database, config: config.webhooks, resolveHost: deps.resolveHost, signal: outboxSignal });
   app.addHook('onClose', () => webhooks.close());
   await app.register(webhooksRoutes, { webhooks });
+  await app.register(webUiRoutes, { distDir: deps.webDistDir ?? null });
   return app;
 }

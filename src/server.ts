@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -8,7 +9,9 @@ async function main(): Promise<void> {
   const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error), {
     onBackgroundError: (name, error) => console.error(`${name} failed:`, error),
   });
-  const app = await buildApp(runtime);
+  // dist/server.js and src/server.ts both sit one level below the project, beside web/.
+  const webDistDir = fileURLToPath(new URL('../web/dist', import.meta.url));
+  const app = await buildApp({ ...runtime, webDistDir });
   const shutdown = once(async () => {
     await app.close(); // stops accepting, lets in-flight requests finish
     await runtime.close();

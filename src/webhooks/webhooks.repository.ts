@@ -112,23 +112,61 @@ export function enabledSubscriptions(db: Executor): Promise<{ id: number; events
 
 // --- deliveries -----------------------------------------------------------------------
 
-export function listDeliveries(db: Executor, webhookId: number, limit: number): Promise<DeliveryRow[]> {
+/** A delivery with its event's data (null when the event is gone), from which the request body is rebuilt. */
+export type DeliveryWithEventRow = DeliveryRow & { event_data: string | null; event_created_at: string | Date | null };
+
+function deliveriesWithEvents(db: Executor) {
   return db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('webhook_id', '=', webhookId)
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+    .selectFrom('webhook_deliveries as d')
+    .leftJoin('outbox_events as e', 'e.id', 'd.event_id')
+    .selectAll('d')
+    .select(['e.data as event_data', 'e.created_at as event_created_at']);
 }
 
-export function findDelivery(db: Executor, webhookId: number, id: number): Promise<DeliveryRow | undefined> {
-  return db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('id', '=', id)
-    .where('webhook_id', '=', webhookId)
-    .executeTakeFirst();
+export function listDeliveries(db: Executor, webhookId: number, limit: number): Promise<DeliveryWithEventRow[]> {
+  return deliveriesWithEvents(db).where('d.webhook_id', '=', webhookId).orderBy('d.id', 'desc').limit(limit).execute();
+}
+
+export function findDelivery(db: Executor, webhookId: number, id: number): Promise<DeliveryWithEventRow | undefined> {
+  return deliveriesWithEvents(db).where('d.id', '=', id).where('d.webhook_id', '=', webhookId).executeTakeFirst();
+}
+
+export interface RecentAttemptRow {
+  webhook_id: number;
+  status: DeliveryStatus;
+  response_status: number | null;
+  attempted_at: string | Date | null;
+}
+
+/**
+ * The last `perWebhook` attempts (not pending rows) of every webhook, or of one, newest first.
+ * Driven from the webhooks table so that each webhook's cut-off id is looked up once and its
+ * rows are one range of the (webhook_id, id) index, however long the log. The cross join
+ * (with the join condition in WHERE) makes SQLite keep webhooks as the outer loop; without
+ * statistics it would otherwise scan the whole log and run the cut-off lookup per row.
+ */
+export function recentAttempts(db: Executor, perWebhook: number, webhookId?: number): Promise<RecentAttemptRow[]> {
+  let query = db
+    .selectFrom('webhooks as w')
+    .crossJoin('webhook_deliveries as d')
+    .select(['d.webhook_id', 'd.status', 'd.response_status', 'd.attempted_at'])
+    .whereRef('d.webhook_id', '=', 'w.id')
+    .where('d.status', '<>', 'pending')
+    .where('d.id', '>=', (eb) =>
+      eb.fn.coalesce(
+        eb
+          .selectFrom('webhook_deliveries as x')
+          .select('x.id')
+          .whereRef('x.webhook_id', '=', 'w.id')
+          .where('x.status', '<>', 'pending')
+          .orderBy('x.id', 'desc')
+          .limit(1)
+          .offset(perWebhook - 1),
+        eb.lit(0),
+      ),
+    );
+  if (webhookId !== undefined) query = query.where('w.id', '=', webhookId);
+  return query.orderBy('d.webhook_id').orderBy('d.id', 'desc').execute();
 }
 
 export async function insertDeliveries(db: Executor, rows: NewDeliveryRow[]): Promise<void> {

@@ -1,11 +1,13 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { EVENT_TYPES } from '../outbox/outbox.events.js';
 import { Text } from '../shared/text.schemas.js';
-import { MASKED_SECRET_DESCRIPTION, SECRET_PATTERN } from './webhooks.signing.js';
+import { MASKED_SECRET_DESCRIPTION, SECRET_PATTERN } from './webhooks.secret-format.js';
 
 export const URL_MAX_LENGTH = 2048;
 export const DESCRIPTION_MAX_LENGTH = 1000;
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'retrying'] as const;
+/** Attempts shown per webhook in `recent_deliveries`. */
+export const RECENT_DELIVERIES = 20;
 
 const timestamp = Type.String({ format: 'date-time' });
 const nullable = <T extends TSchema>(schema: T, description?: string) =>
@@ -36,6 +38,17 @@ export const Webhook = Type.Object(
       }),
       'The latest delivery attempt; null before the first.',
     ),
+    recent_deliveries: Type.Array(
+      Type.Object({
+        status: Type.Enum(['succeeded', 'failed', 'retrying']),
+        response_status: nullable(Type.Integer()),
+        at: timestamp,
+      }),
+      {
+        maxItems: RECENT_DELIVERIES,
+        description: `The last ${RECENT_DELIVERIES} attempts, newest first (pending ones left out): the endpoint's health at a glance. succeeded is a 2xx; failed and retrying are failed attempts.`,
+      },
+    ),
   },
   { $id: 'Webhook' },
 );
@@ -55,6 +68,7 @@ export const WebhookDelivery = Type.Object(
     response_time_ms: nullable(Type.Integer()),
     response_body: nullable(Type.String(), 'The first 2 KB of the response body.'),
     error: nullable(Type.String()),
+    request_body: nullable(Type.String(), 'The JSON body sent (the same bytes on every attempt of the event); null when the event is no longer stored.'),
     created_at: timestamp,
     attempted_at: nullable(timestamp, 'When this attempt was made; null while pending.'),
     next_attempt_at: nullable(timestamp),
@@ -119,6 +133,7 @@ export const WebhookUpdate = Type.Object(
     disabled_reason: ignored,
     disabled_at: ignored,
     last_delivery: ignored,
+    recent_deliveries: ignored,
   },
   { additionalProperties: false, description: 'Only the fields given change.' },
 );

@@ -15,12 +15,21 @@ import {
   listDeliveries,
   listWebhooks,
   markEventDispatched,
+  recentAttempts,
   updateWebhook,
-  type DeliveryRow,
+  type DeliveryWithEventRow,
   type WebhookChanges,
   type WebhookRow,
 } from './webhooks.repository.js';
-import type { DeliveryListQuery, Webhook, WebhookCreate, WebhookDelivery, WebhookTestResult, WebhookUpdate } from './webhooks.schemas.js';
+import {
+  RECENT_DELIVERIES,
+  type DeliveryListQuery,
+  type Webhook,
+  type WebhookCreate,
+  type WebhookDelivery,
+  type WebhookTestResult,
+  type WebhookUpdate,
+} from './webhooks.schemas.js';
 import { createWebhookSender, eventBody } from './webhooks.sender.js';
 import { generateSecret, hasValidKeyLength, isMaskedSecret, maskSecret, SECRET_MAX_KEY_BYTES, SECRET_MIN_KEY_BYTES } from './webhooks.signing.js';
 import { refusalOfUrl, targetPolicy, type HostResolver } from './webhooks.ssrf.js';
@@ -52,7 +61,9 @@ export interface WebhooksServiceDeps {
 
 const iso = (value: string | Date | null): string | null => (value === null ? null : new Date(value).toISOString());
 
-function toWebhook(row: WebhookRow, showSecret = false): Webhook {
+type RecentDelivery = Webhook['recent_deliveries'][number];
+
+function toWebhook(row: WebhookRow, recent: RecentDelivery[], showSecret = false): Webhook {
   return {
     id: Number(row.id),
     url: row.url,
@@ -72,10 +83,11 @@ function toWebhook(row: WebhookRow, showSecret = false): Webhook {
             response_status: row.last_delivery_response_status,
             at: iso(row.last_delivery_at) as string,
           },
+    recent_deliveries: recent,
   };
 }
 
-export function toDelivery(row: DeliveryRow): WebhookDelivery {
+export function toDelivery(row: DeliveryWithEventRow): WebhookDelivery {
   return {
     id: Number(row.id),
     event_id: row.event_id,
@@ -86,6 +98,10 @@ export function toDelivery(row: DeliveryRow): WebhookDelivery {
     response_time_ms: row.response_time_ms,
     response_body: row.response_body,
     error: row.error,
+    request_body:
+      row.event_data === null || row.event_created_at === null
+        ? null
+        : eventBody(row.event_id, row.event_type, row.event_created_at, row.event_data),
     created_at: iso(row.created_at) as string,
     attempted_at: iso(row.attempted_at),
     next_attempt_at: iso(row.next_attempt_at),
@@ -119,6 +135,27 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
   const sender = createWebhookSender({ timeoutMs: config.timeoutMs, policy });
   const retry = { maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs };
 
+  /** Each webhook's last attempts (of all webhooks, or of one), newest first. */
+  async function recentByWebhook(webhookId?: number): Promise<Map<number, RecentDelivery[]>> {
+    const byWebhook = new Map<number, RecentDelivery[]>();
+    for (const attempt of await recentAttempts(db, RECENT_DELIVERIES, webhookId)) {
+      const id = Number(attempt.webhook_id);
+      const recent = byWebhook.get(id) ?? [];
+      recent.push({
+        status: attempt.status as RecentDelivery['status'],
+        response_status: attempt.response_status,
+        at: iso(attempt.attempted_at) as string,
+      });
+      byWebhook.set(id, recent);
+    }
+    return byWebhook;
+  }
+
+  async function present(row: WebhookRow, showSecret = false): Promise<Webhook> {
+    const recent = await recentByWebhook(Number(row.id));
+    return toWebhook(row, recent.get(Number(row.id)) ?? [], showSecret);
+  }
+
   async function existing(id: number): Promise<WebhookRow> {
     const row = await findWebhook(db, id);
     if (!row) throw new NotFoundError('Webhook');
@@ -142,11 +179,12 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
 
   return {
     async list() {
-      return (await listWebhooks(db)).map((row) => toWebhook(row));
+      const [rows, recent] = await Promise.all([listWebhooks(db), recentByWebhook()]);
+      return rows.map((row) => toWebhook(row, recent.get(Number(row.id)) ?? []));
     },
 
     async get(id) {
-      return toWebhook(await existing(id));
+      return present(await existing(id));
     },
 
     async create(input) {
@@ -168,7 +206,7 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         created_at: now,
         updated_at: now,
       });
-      return toWebhook(row, true);
+      return toWebhook(row, [], true);
     },
 
     async update(id, input) {
@@ -188,7 +226,7 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         Object.assign(changes, { enabled: 1, disabled_reason: null, disabled_at: null, failing_since: null });
       }
       if (disabling) Object.assign(changes, { enabled: 0, disabled_reason: DISABLED_BY_API, disabled_at: now });
-      if (Object.keys(changes).length === 0) return toWebhook(current);
+      if (Object.keys(changes).length === 0) return present(current);
       changes.updated_at = now;
       const row = await db.transaction().execute(async (trx) => {
         const updated = await updateWebhook(trx, id, changes);
@@ -196,7 +234,7 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         return updated;
       });
       if (!row) throw new NotFoundError('Webhook');
-      return toWebhook(row);
+      return present(row);
     },
 
     async remove(id) {
@@ -206,7 +244,7 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
     async rotateSecret(id) {
       const row = await updateWebhook(db, id, { secret: generateSecret(), updated_at: new Date().toISOString() });
       if (!row) throw new NotFoundError('Webhook');
-      return toWebhook(row, true);
+      return present(row, true);
     },
 
     async revealSecret(id) {
@@ -266,7 +304,7 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         next_attempt_at: now,
       });
       signal.notify();
-      return toDelivery(row);
+      return toDelivery({ ...row, event_data: original.event_data, event_created_at: original.event_created_at });
     },
 
     close: () => sender.close(),

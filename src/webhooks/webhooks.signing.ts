@@ -8,8 +8,6 @@ export const SECRET_KEY_BYTES = 32;
 /** Accepted length of a secret a client chooses (the range other Standard Webhooks senders accept). */
 export const SECRET_MIN_KEY_BYTES = 24;
 export const SECRET_MAX_KEY_BYTES = 64;
-/** Base64 in its canonical padded form. */
-export const SECRET_PATTERN = '^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
 
 export function generateSecret(): string {
   return PREFIX + randomBytes(SECRET_KEY_BYTES).toString('base64');
@@ -25,7 +23,6 @@ export function hasValidKeyLength(secret: string): boolean {
 }
 
 const MASK = `${PREFIX}********`;
-export const MASKED_SECRET_DESCRIPTION = '`whsec_********` followed by the last 4 characters of the secret';
 
 /** What reads show instead of the secret: enough to tell two secrets apart, useless for signing. */
 export function maskSecret(secret: string): string {

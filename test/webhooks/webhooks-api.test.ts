@@ -156,6 +156,7 @@ describe.each(dialects)('webhooks API on %s', (dialect) => {
       response_time_ms: null,
       response_body: null,
       error: null,
+      request_body: null, // no such event is stored
       created_at: now,
       attempted_at: null,
       next_attempt_at: null,

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+
+export const SCREENSHOT_DIR = path.resolve('test-output/screenshots');
+
+const WIDTHS = [1280, 375] as const;
+const SCHEMES = ['light', 'dark'] as const;
+
+/**
+ * `<name>-<width>-<scheme>.png` for each width and colour scheme (test-output/ is git-ignored).
+ * Leaves the page as it was: 1280 wide, light. Returns the files written.
+ */
+export async function screenshot(page: Page, name: string): Promise<string[]> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  const files: string[] = [];
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: original.height });
+    for (const colorScheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme });
+      const file = path.join(SCREENSHOT_DIR, `${name}-${width}-${colorScheme}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      files.push(file);
+    }
+  }
+  await page.setViewportSize(original);
+  await page.emulateMedia({ colorScheme: 'light' });
+  return files;
+}
+
+/** The page's content width beyond its viewport (0 when nothing scrolls sideways). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
+}
