@@ -10,13 +10,34 @@ import type {
   ProductPage,
   ProductUpdate,
 } from '../../api/types';
-import { listParams, type ProductsQuery } from './products-query';
+import { listParams, parseProductsQuery, type ProductsQuery } from './products-query';
 
 /** The list answer; `total_exact` is false when the server stopped counting a broad text search. */
 export type ProductListPage = ProductPage & { total_exact?: boolean };
 
-export function listProducts(query: ProductsQuery, signal: AbortSignal): Promise<ProductListPage> {
-  return request<ProductListPage>(`/api/products?${listParams(query).toString()}`, { signal });
+/**
+ * The first page, asked for as soon as the app's script runs on /products, in parallel with the
+ * session check the shell makes before it shows any view (otherwise the list request would wait
+ * for it, and for the first render). Used once, by the view's first load of the same query; a
+ * refusal (e.g. 401 before sign-in) is not used, and the view then asks again the normal way.
+ */
+let earlyFirstPage: { params: string; page: Promise<ProductListPage | null> } | null = null;
+
+export function requestFirstPageEarly(location: Location): void {
+  if (location.pathname !== '/products') return;
+  const params = listParams(parseProductsQuery(Object.fromEntries(new URLSearchParams(location.search)))).toString();
+  const page = fetch(`/api/products?${params}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+    .then((response) => (response.ok ? (response.json() as Promise<ProductListPage>) : null))
+    .catch(() => null);
+  earlyFirstPage = { params, page };
+}
+
+export async function listProducts(query: ProductsQuery, signal: AbortSignal): Promise<ProductListPage> {
+  const params = listParams(query).toString();
+  const early = earlyFirstPage;
+  earlyFirstPage = null;
+  const page = early?.params === params ? await early.page : null;
+  return page ?? request<ProductListPage>(`/api/products?${params}`, { signal });
 }
 
 export function createProduct(body: ProductCreate): Promise<Product> {

@@ -9,7 +9,7 @@ import { EmptyState, ErrorState } from '../../components/states';
 import { toast } from '../../components/toasts';
 import { BulkDeleteButton, BulkDeleteProgress, useBulkDeleteJob } from './bulk-delete';
 import { ProductDialog } from './product-dialog';
-import { deleteProduct, deleteSelectedProducts, listProducts, updateProduct } from './products-api';
+import { deleteProduct, deleteSelectedProducts, listProducts, requestFirstPageEarly, updateProduct } from './products-api';
 import {
   exportHref,
   FILTER_MAX_LENGTH,
@@ -26,6 +26,9 @@ import { ProductsTable } from './products-table';
 import { useDebouncedInput } from './use-debounced-input';
 import { useLatest } from './use-latest';
 import './products.css';
+
+// This module is loaded with the app: a deep link to /products starts its list request right away.
+requestFirstPageEarly(window.location);
 
 const hasFilters = (query: ProductsQuery) => query.q.trim() !== '' || query.sku.trim() !== '' || query.active !== 'all';
 
