@@ -252,6 +252,28 @@ describe.skipIf(!available)('products view', () => {
     expect(await lamp2Switch.isChecked()).toBe(true);
   });
 
+  it('works from the keyboard: a dialog opens on Enter, traps and returns focus; Space flips a switch', async () => {
+    await page.goto(`${web.url}/products?sku=lamp-01`);
+    await expectRows(page, ['LAMP-01']);
+    await page.getByRole('button', { name: 'Add product' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'New product' });
+    await eventually(() => page.locator(':focus').getAttribute('name')).toBe('sku');
+    for (let step = 0; step < 12; step += 1) {
+      await page.keyboard.press('Tab');
+      expect(await dialog.locator(':focus').count(), 'focus stays in the dialog').toBe(1);
+    }
+    await page.keyboard.press('Escape');
+    await eventually(() => dialog.isVisible()).toBe(false);
+    await eventually(() => page.locator(':focus').textContent()).toBe('Add product');
+
+    const lampSwitch = page.getByRole('switch', { name: 'Active: LAMP-01' });
+    const before = await lampSwitch.isChecked();
+    await lampSwitch.focus();
+    await page.keyboard.press('Space');
+    await eventually(async () => (await listed(web, '&sku=lamp-01')).items[0]?.active).toBe(!before);
+  });
+
   it('deletes one product after confirmation', async () => {
     await page.goto(`${web.url}/products?sku=lamp`);
     await expectRows(page, ['LAMP-01', 'LAMP-03', 'LAMP-04', 'LAMP-05']);

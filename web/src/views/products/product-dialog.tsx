@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import type { Product } from '../../api/types';
 import { Dialog } from '../../components/dialog';
 import {
@@ -23,19 +23,17 @@ export interface ProductDialogProps {
 
 /** Create or edit a product; the server's refusals appear next to the fields they are about. */
 export function ProductDialog({ editing, onClose, onSaved }: ProductDialogProps) {
+  if (editing === null) return null;
+  // A fresh form (and dialog) each time one opens, filled from the product from its first frame.
+  const original = editing === 'new' ? null : editing;
+  return <ProductFormDialog key={original?.id ?? 'new'} original={original} onClose={onClose} onSaved={onSaved} />;
+}
+
+function ProductFormDialog({ original, onClose, onSaved }: { original: Product | null } & Omit<ProductDialogProps, 'editing'>) {
   const formId = useId();
-  const [values, setValues] = useState<ProductFormValues>(EMPTY_FORM);
+  const [values, setValues] = useState<ProductFormValues>(() => (original ? formValuesOf(original) : EMPTY_FORM));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
-  const open = editing !== null;
-  const original = editing === 'new' ? null : editing;
-
-  useEffect(() => {
-    if (editing === null) return;
-    setValues(editing === 'new' ? EMPTY_FORM : formValuesOf(editing));
-    setErrors(NO_ERRORS);
-    setBusy(false);
-  }, [editing]);
 
   const set = <K extends FormField>(field: K, value: ProductFormValues[K]) => setValues((previous) => ({ ...previous, [field]: value }));
 
@@ -80,7 +78,7 @@ export function ProductDialog({ editing, onClose, onSaved }: ProductDialogProps)
 
   return (
     <Dialog
-      open={open}
+      open
       title={original ? `Edit ${original.sku}` : 'New product'}
       onClose={onClose}
       class="product-dialog"

@@ -21,23 +21,44 @@ export type ProductListPage = ProductPage & { total_exact?: boolean };
  * for it, and for the first render). Used once, by the view's first load of the same query; a
  * refusal (e.g. 401 before sign-in) is not used, and the view then asks again the normal way.
  */
-let earlyFirstPage: { params: string; page: Promise<ProductListPage | null> } | null = null;
+interface EarlyFirstPage {
+  params: string;
+  page: Promise<ProductListPage | null>;
+  /** Set once answered, so the view can show the rows in its very first render. */
+  answer?: ProductListPage | null;
+}
+let earlyFirstPage: EarlyFirstPage | null = null;
 
 export function requestFirstPageEarly(location: Location): void {
   if (location.pathname !== '/products') return;
   const params = listParams(parseProductsQuery(Object.fromEntries(new URLSearchParams(location.search)))).toString();
-  const page = fetch(`/api/products?${params}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' })
-    .then((response) => (response.ok ? (response.json() as Promise<ProductListPage>) : null))
-    .catch(() => null);
-  earlyFirstPage = { params, page };
+  const early: EarlyFirstPage = {
+    params,
+    page: fetch(`/api/products?${params}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+      .then((response) => (response.ok ? (response.json() as Promise<ProductListPage>) : null))
+      .catch(() => null)
+      .then((answer) => (early.answer = answer)),
+  };
+  earlyFirstPage = early;
+}
+
+/** The early first page for this query, once, when it is for this query (else null). */
+function takeEarlyFirstPage(query: ProductsQuery): EarlyFirstPage | null {
+  const early = earlyFirstPage;
+  earlyFirstPage = null;
+  return early?.params === listParams(query).toString() ? early : null;
+}
+
+/** The early first page if it has already come (for the first render), else null and it stays for listProducts. */
+export function answeredFirstPage(query: ProductsQuery): ProductListPage | null {
+  if (!earlyFirstPage?.answer) return null;
+  return takeEarlyFirstPage(query)?.answer ?? null;
 }
 
 export async function listProducts(query: ProductsQuery, signal: AbortSignal): Promise<ProductListPage> {
-  const params = listParams(query).toString();
-  const early = earlyFirstPage;
-  earlyFirstPage = null;
-  const page = early?.params === params ? await early.page : null;
-  return page ?? request<ProductListPage>(`/api/products?${params}`, { signal });
+  const early = takeEarlyFirstPage(query);
+  const page = early ? await early.page : null;
+  return page ?? request<ProductListPage>(`/api/products?${listParams(query).toString()}`, { signal });
 }
 
 export function createProduct(body: ProductCreate): Promise<Product> {

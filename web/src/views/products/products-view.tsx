@@ -9,7 +9,7 @@ import { EmptyState, ErrorState } from '../../components/states';
 import { toast } from '../../components/toasts';
 import { BulkDeleteButton, BulkDeleteProgress, useBulkDeleteJob } from './bulk-delete';
 import { ProductDialog } from './product-dialog';
-import { deleteProduct, deleteSelectedProducts, listProducts, requestFirstPageEarly, updateProduct } from './products-api';
+import { answeredFirstPage, deleteProduct, deleteSelectedProducts, listProducts, requestFirstPageEarly, updateProduct } from './products-api';
 import {
   exportHref,
   FILTER_MAX_LENGTH,
@@ -50,7 +50,8 @@ export function ProductsView() {
   };
 
   const key = listParams(query).toString();
-  const list = useLatest(key, (signal) => listProducts(query, signal));
+  const [firstPage] = useState(() => answeredFirstPage(query));
+  const list = useLatest(key, (signal) => listProducts(query, signal), firstPage);
   const page = list.data;
 
   const [search, setSearch] = useDebouncedInput(query.q, (q) => go({ q }));

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 export type Loaded<T> =
   | { state: 'loading'; data: T | null }
@@ -9,16 +9,22 @@ export type Loaded<T> =
  * Loads `key`'s data; when the key changes before the answer came, the stale request is
  * aborted, so an older answer can never overwrite a newer one. While loading, the last
  * data stays available (the view dims it instead of blanking the page). `reload()` asks
- * again for the same key.
+ * again for the same key. `known`: the first key's data when it is already at hand.
  */
 export function useLatest<T>(
   key: string,
   load: (signal: AbortSignal) => Promise<T>,
+  known: T | null = null,
 ): Loaded<T> & { reload(): void; update(change: (data: T) => T): void } {
   const [generation, setGeneration] = useState(0);
-  const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading', data: null });
+  const [loaded, setLoaded] = useState<Loaded<T>>(known === null ? { state: 'loading', data: null } : { state: 'ready', data: known });
+  const skipFirstLoad = useRef(known !== null);
 
   useEffect(() => {
+    if (skipFirstLoad.current) {
+      skipFirstLoad.current = false;
+      return;
+    }
     const controller = new AbortController();
     setLoaded((previous) => ({ state: 'loading', data: previous.data }));
     load(controller.signal).then(
