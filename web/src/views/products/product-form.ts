@@ -2,7 +2,7 @@
 // answers (422 details, 409) placed next to the fields they are about. The server is the
 // one judge of what is valid: the form sends what was typed and shows what it says.
 import { ApiError, errorMessage } from '../../api/client';
-import type { ProductCreate, ProductUpdate } from '../../api/types';
+import type { Product, ProductCreate, ProductUpdate } from '../../api/types';
 
 export const FORM_FIELDS = ['sku', 'name', 'description', 'price', 'active'] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
@@ -15,14 +15,8 @@ export interface ProductFormValues {
   active: boolean;
 }
 
-/** The fields of a product the form edits (the API's product has more). */
-export interface EditableProduct {
-  sku: string;
-  name: string;
-  description: string | null;
-  price: string | null;
-  active: boolean;
-}
+/** The fields of a product the form edits. */
+export type EditableProduct = Pick<Product, 'sku' | 'name' | 'description' | 'price' | 'active'>;
 
 export const EMPTY_FORM: ProductFormValues = { sku: '', name: '', description: '', price: '', active: true };
 
