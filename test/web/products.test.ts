@@ -344,6 +344,36 @@ describe.skipIf(!available)('products view', () => {
   });
 });
 
+describe.skipIf(!available)('products view when the server goes away', () => {
+  let web: WebApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    web = await startWebApp();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close(); // idempotent: the test closed the HTTP side already
+  });
+
+  it('shows the error in words with a way to try again, instead of a silent or stale list', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${web.url}/products`);
+    await eventually(() => page.getByText('No products yet.').isVisible()).toBe(true);
+    await web.app.close();
+
+    await page.getByLabel('Status').selectOption('true');
+    const error = page.getByRole('alert').filter({ hasText: 'Something went wrong' });
+    await eventually(() => error.isVisible()).toBe(true);
+    expect(await error.textContent()).toContain('The server cannot be reached');
+    await error.getByRole('button', { name: 'Try again' }).click();
+    await eventually(() => error.isVisible()).toBe(true);
+    expect(await page.locator('.products-table').count()).toBe(0);
+  });
+});
+
 // A catalog of 1,000,000 products, seeded with one INSERT … SELECT over a recursive CTE into the
 // app's own SQLite file (about 8 s here), then the time from navigation to the first page's rows.
 // Printed, not asserted (the machine is shared). PRODUCTS_MILLION=0 skips it.
