@@ -408,16 +408,25 @@ describe.skipIf(!available || !millionEnabled)('products view on 1,000,000 produ
 
   it('shows the first page soon after navigation (printed)', async () => {
     const page = await browser.newPage();
+    // Recorded in the page itself (not by polling from here, which adds this process's own delays):
+    // when the first row is in the document, and the next animation frame, when it is on screen.
+    await page.addInitScript(`(() => {
+      const observer = new MutationObserver(() => {
+        if (!document.querySelector('.products-table tbody td.col-sku')) return;
+        observer.disconnect();
+        const inDocument = performance.now();
+        requestAnimationFrame(() => { window.firstRows = { inDocument, painted: performance.now() }; });
+      });
+      observer.observe(document, { childList: true, subtree: true });
+    })()`);
     const timings: number[] = [];
     for (const attempt of ['first (cold caches)', 'second', 'third']) {
       await page.goto('about:blank');
       await page.goto(`${web.url}/products`, { waitUntil: 'commit' });
-      // performance.now() counts from the navigation's start; the check runs every animation frame.
-      const handle = await page.waitForFunction(
-        "document.querySelector('.products-table tbody td.col-sku') === null ? null : performance.now()",
-      );
-      const visibleMs = (await handle.jsonValue()) as number;
-      timings.push(visibleMs);
+      // performance.now() counts from the navigation's start.
+      const handle = await page.waitForFunction('window.firstRows');
+      const { inDocument, painted } = (await handle.jsonValue()) as { inDocument: number; painted: number };
+      timings.push(painted);
       // Where the time went: the page and script, the session check, the list request (start → end).
       const steps = (await page.evaluate(`[
         ...performance.getEntriesByType('navigation'),
@@ -425,7 +434,8 @@ describe.skipIf(!available || !millionEnabled)('products view on 1,000,000 produ
       ].map((entry) => [new URL(entry.name).pathname, Math.round(entry.startTime), Math.round(entry.responseEnd)])`)) as [string, number, number][];
       const breakdown = steps.map(([name, start, end]) => `${name} ${start}→${end}`).join(', ');
       console.log(
-        `products page, ${COUNT.toLocaleString('en')} products, ${attempt} navigation: first page visible after ${visibleMs.toFixed(0)} ms (${breakdown})`,
+        `products page, ${COUNT.toLocaleString('en')} products, ${attempt} navigation: first page on screen after ${painted.toFixed(0)} ms ` +
+          `(rows in the document at ${inDocument.toFixed(0)} ms; ${breakdown})`,
       );
     }
     expect(await page.locator('.pagination-summary').textContent()).toBe('1–20 of 1,000,000 products');
