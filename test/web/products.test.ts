@@ -160,7 +160,7 @@ describe.skipIf(!available)('products view', () => {
     expect(currentPath(page)).toBe('/products?page_size=50');
   });
 
-  it('restores filters, sort and page from the URL on reload and on Back', async () => {
+  it('restores filters, sort and page from the URL on reload, Back and Forward', async () => {
     // By price, highest first, unknown prices last: page 2 holds the five lamps (ties by id, descending).
     await page.goto(`${web.url}/products?sort=price&order=desc&page=2`);
     await expectRows(page, ['LAMP-05', 'LAMP-04', 'LAMP-03', 'LAMP-02', 'LAMP-01']);
@@ -189,6 +189,11 @@ describe.skipIf(!available)('products view', () => {
     await eventually(() => currentPath(page)).toBe('/products?sort=price&order=desc&page=2');
     await expectRows(page, ['LAMP-05', 'LAMP-04', 'LAMP-03', 'LAMP-02', 'LAMP-01']);
     expect(await page.getByLabel('Search').inputValue()).toBe('');
+
+    await page.goForward();
+    await eventually(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
+    await eventually(() => page.getByLabel('Search').inputValue()).toBe('chair');
+    await eventually(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
   });
 
   it('creates a product in the dialog, with the 422 messages next to their fields', async () => {
