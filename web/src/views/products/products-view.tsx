@@ -73,8 +73,11 @@ export function ProductsView() {
   const [deleting, setDeleting] = useState<Product | null>(null);
   const [deletingSelected, setDeletingSelected] = useState(false);
   const [bulkDeleteJob, setBulkDeleteJob] = useBulkDeleteJob();
-  const [bulkDeleteRunning, setBulkDeleteRunning] = useState(false);
-  useEffect(() => setBulkDeleteRunning(bulkDeleteJob !== null), [bulkDeleteJob]);
+  const [bulkDeleteEnded, setBulkDeleteEnded] = useState(false);
+  const startedBulkDelete = (jobId: string) => {
+    setBulkDeleteEnded(false);
+    setBulkDeleteJob(jobId);
+  };
 
   /** After rows were removed: the same page again, or the one before when this one is now empty. */
   const reloadAfterRemoving = (removed: number) => {
@@ -138,7 +141,10 @@ export function ProductsView() {
           <a class="button" href={exportHref(query)} download>
             Export CSV
           </a>
-          <BulkDeleteButton disabled={bulkDeleteRunning || (page?.total === 0 && !hasFilters(query))} onStarted={setBulkDeleteJob} />
+          <BulkDeleteButton
+            disabled={(bulkDeleteJob !== null && !bulkDeleteEnded) || (page?.total === 0 && !hasFilters(query))}
+            onStarted={startedBulkDelete}
+          />
         </div>
       </div>
 
@@ -146,7 +152,7 @@ export function ProductsView() {
         <BulkDeleteProgress
           jobId={bulkDeleteJob}
           onFinished={() => {
-            setBulkDeleteRunning(false);
+            setBulkDeleteEnded(true);
             list.reload();
           }}
           onDismiss={() => setBulkDeleteJob(null)}
