@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(operationsRoutes, { readinessChecks });
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
   await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
-  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus });
+  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
   await app.register(importsRoutes, { imports: createImportsService({ config, jobs }), maxUploadBytes: config.maxUploadBytes });
   await app.register(bulkDeleteRoutes, { bulkDelete: createBulkDeleteService({ jobs }) });

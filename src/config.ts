@@ -31,6 +31,8 @@ export interface WebhookConfig {
   concurrency: number;
   /** Requests in flight from one process's dispatcher to one endpoint (a slow endpoint holds only these). */
   concurrencyPerEndpoint: number;
+  /** How often the dispatcher looks for work no notification announced (due retries, expired leases, missed signals). */
+  pollIntervalMs: number;
 }
 
 /** A setting with an invalid value; its message is the single line printed at start. */
@@ -65,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
       backoffBaseMs: readInteger(env, 'WEBHOOK_BACKOFF_BASE_MS', 5_000, 1, 36_000_000),
       concurrency: readInteger(env, 'WEBHOOK_CONCURRENCY', 100, 1, 10_000),
       concurrencyPerEndpoint: readInteger(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 10, 1, 1_000),
+      pollIntervalMs: readInteger(env, 'WEBHOOK_POLL_INTERVAL_MS', 1_000, 10, 3_600_000),
     },
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

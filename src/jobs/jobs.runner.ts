@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import type { JobQueue, RunJob } from './jobs.queue.js';
@@ -12,24 +13,31 @@ import { toJob } from './jobs.view.js';
  * without finishing (a crash, not a failed import) fails its job rather than leave it
  * running, but only while the job is still this run's attempt: in scaled mode another
  * worker may have taken it over (a stalled run), and that run must go on.
+ * A job that ended committed its webhook event in its thread: `outboxSignal` then wakes
+ * the dispatchers rather than leave the event to their poll.
  */
 export function createThreadJobRunner(
   database: Database,
-  progress: ProgressBus,
-  threads: JobThreadPool = createJobThreadPool(database.config),
+  options: { progress: ProgressBus; outboxSignal: OutboxSignal; threads?: JobThreadPool },
 ): { run: RunJob; close(): Promise<void> } {
+  const { progress, outboxSignal, threads = createJobThreadPool(database.config) } = options;
   const publish = (job: Parameters<ProgressBus['publish']>[0]) => void progress.publish(job).catch(() => undefined);
   return {
     async run(jobId, signal) {
       let attempt: number | null = null;
       try {
-        return await threads.run(jobId, { publish, signal, onClaimed: (claimed) => (attempt = claimed) });
+        const outcome = await threads.run(jobId, { publish, signal, onClaimed: (claimed) => (attempt = claimed) });
+        if (outcome === 'finished') outboxSignal.notify();
+        return outcome;
       } catch (error) {
         // A thread that died before claiming the job never made it running: nothing of ours to end.
         if (attempt === null) return 'finished';
         const message = `The job stopped unexpectedly (${error instanceof Error ? error.message : String(error)})`;
         const ended = await endJob(database, jobId, { status: 'running', attempt }, { status: 'failed', error: message, forgetFile: false });
-        if (ended) publish(toJob(ended));
+        if (ended) {
+          publish(toJob(ended));
+          outboxSignal.notify();
+        }
         return 'finished';
       }
     },

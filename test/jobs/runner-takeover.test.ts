@@ -16,7 +16,7 @@ describe.each(dialects)('a job thread that dies (%s)', (dialect) => {
   beforeAll(async () => {
     test = await startTestApp(dialect);
     const threads = createJobThreadPool(test.config.database, { entry: new URL('./support/crashing-thread-entry.mjs', import.meta.url) });
-    runner = createThreadJobRunner(test.runtime.database, test.runtime.progressBus, threads);
+    runner = createThreadJobRunner(test.runtime.database, { progress: test.runtime.progressBus, outboxSignal: test.runtime.outboxSignal, threads });
   });
   afterAll(async () => {
     await runner?.close();
