@@ -24,6 +24,7 @@ import type { DeliveryListQuery, Webhook, WebhookCreate, WebhookDelivery, Webhoo
 import { createWebhookSender, eventBody } from './webhooks.sender.js';
 import { generateSecret, hasValidKeyLength, isMaskedSecret, maskSecret, SECRET_MAX_KEY_BYTES, SECRET_MIN_KEY_BYTES } from './webhooks.signing.js';
 import { refusalOfUrl, targetPolicy, type HostResolver } from './webhooks.ssrf.js';
+import { hasMaskedCredentials, maskUrlCredentials } from './webhooks.url-mask.js';
 
 export interface WebhooksService {
   list(): Promise<Webhook[]>;
@@ -55,7 +56,7 @@ const iso = (value: string | Date | null): string | null => (value === null ? nu
 function toWebhook(row: WebhookRow, showSecret = false): Webhook {
   return {
     id: Number(row.id),
-    url: row.url,
+    url: maskUrlCredentials(row.url),
     events: JSON.parse(row.events) as string[],
     enabled: Boolean(row.enabled),
     description: row.description,
@@ -137,6 +138,9 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('url', 'must start with http:// or https://', 'url_scheme');
     const refusal = await refusalOfUrl(url, policy);
     if (refusal) throw invalid('url', `Refused: ${refusal}`, 'url_refused');
+    if (hasMaskedCredentials(text)) {
+      throw invalid('url', 'has masked credentials (****): give them in full, or the URL exactly as a read shows it to keep it', 'url_masked');
+    }
     return text;
   }
 
@@ -181,7 +185,8 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         changes.secret = input.secret;
       }
       if (input.description !== undefined) changes.description = input.description;
-      if (input.url !== undefined) changes.url = await checkedUrl(input.url);
+      // The URL as a read shows it (credentials masked) means "unchanged", like the masked secret.
+      if (input.url !== undefined && input.url.trim() !== maskUrlCredentials(current.url)) changes.url = await checkedUrl(input.url);
       const now = new Date().toISOString();
       const disabling = input.enabled === false && current.enabled === 1;
       if (input.enabled === true && current.enabled === 0) {
