@@ -4,12 +4,14 @@ import { migrateToLatest } from './db/migrator.js';
 import { createJobQueue, createProgressBus, createRedisReadinessCheck } from './jobs/jobs.backends.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
-import { startUploadRetention } from './jobs/jobs.retention.js';
+import { anyJobRunning, jobRetentionTasks } from './jobs/jobs.retention.js';
 import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
 import type { ReadinessCheck } from './operations/operations.routes.js';
 import { openOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
+import { startRetention } from './shared/retention.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
+import { webhookRetentionTasks } from './webhooks/webhooks.retention.js';
 import type { HostResolver } from './webhooks/webhooks.ssrf.js';
 
 /**
@@ -81,9 +83,25 @@ export async function openRuntime(
       const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
-      workers.push(startUploadRetention(database, config, (error) => onBackgroundError('upload retention', error)));
       await resumeUnfinishedJobs(database, jobQueue);
     }
+    // One retention task per process, each feature's prunes registered here.
+    const retentionTasks = [
+      ...jobRetentionTasks(database, {
+        jobsDays: config.retention.jobsDays,
+        uploadDir: config.uploadDir,
+        uploadRetentionHours: config.uploadRetentionHours,
+        keptUploads: { maxFiles: config.uploadMaxKeptFiles, maxBytes: config.uploadMaxKeptBytes },
+      }),
+      ...webhookRetentionTasks(database.db, config.retention),
+    ];
+    workers.push(
+      startRetention(retentionTasks, {
+        intervalMs: config.retention.intervalMs,
+        holdOff: () => anyJobRunning(database),
+        onError: (task, error) => onBackgroundError(`retention of ${task}`, error),
+      }),
+    );
     if (options.runWebhookDispatcher ?? true) {
       const dispatcher = startWebhookDispatcher({
         database,
