@@ -6,6 +6,7 @@ import { createBulkDeleteService } from './bulk-delete/bulk-delete.service.js';
 import type { Database } from './db/database.js';
 import { importsRoutes } from './imports/imports.routes.js';
 import { createImportsService } from './imports/imports.service.js';
+import { createUploadAdmission } from './imports/imports.upload-admission.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import { createProgressStreams } from './jobs/jobs.progress-stream.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
@@ -62,7 +63,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
+    // No request may take the server's connections for ever (SSE streams send a heartbeat
+    // every 15 s, so they are never idle that long; an upload has its own idle limit).
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.headersTimeout = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -85,7 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
   const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
-  await app.register(importsRoutes, { imports: createImportsService({ config, jobs }), maxUploadBytes: config.maxUploadBytes });
+  const imports = createImportsService({ config, jobs, admission: createUploadAdmission(database, config) });
+  await app.register(importsRoutes, { imports, maxUploadBytes: config.maxUploadBytes });
   await app.register(bulkDeleteRoutes, { bulkDelete: createBulkDeleteService({ jobs }) });
   const webhooks = createWebhooksService({ database, config: config.webhooks, resolveHost: deps.resolveHost, signal: outboxSignal });
   app.addHook('onClose', () => webhooks.close());
