@@ -9,25 +9,21 @@ import { createOutboxSignal, type OutboxSignalBackend } from './outbox.signal.js
  * event-loop turn go out as one message (an import's many product writes cost one
  * publish, not one each); a process ignores its own messages, already delivered locally.
  */
-export async function createRedisOutboxSignal(url: string, prefix: string): Promise<OutboxSignalBackend> {
+export function createRedisOutboxSignal(url: string, prefix: string): OutboxSignalBackend {
   const local = createOutboxSignal();
   const channel = `${prefix}:outbox`;
   const origin = randomUUID();
   const publisher = new Redis(url, { maxRetriesPerRequest: 3 });
-  const subscriber = publisher.duplicate();
+  // The subscription waits for Redis however long it takes (ioredis subscribes again after a
+  // reconnect), so a process starts while Redis is down and /readyz says so.
+  const subscriber = new Redis(url, { maxRetriesPerRequest: null });
   // Connection problems are retried by ioredis and reported by /readyz; the poll covers the gap.
   publisher.on('error', () => undefined);
   subscriber.on('error', () => undefined);
   subscriber.on('message', (_channel: string, message: string) => {
     if (message !== origin) local.notify();
   });
-  try {
-    await subscriber.subscribe(channel);
-  } catch (error) {
-    subscriber.disconnect();
-    publisher.disconnect();
-    throw error;
-  }
+  subscriber.subscribe(channel).catch(() => undefined);
   let publishQueued = false;
   return {
     notify() {
@@ -40,8 +36,10 @@ export async function createRedisOutboxSignal(url: string, prefix: string): Prom
       });
     },
     subscribe: (listener) => local.subscribe(listener),
+    // Nothing to flush: a notification lost at shutdown only waits for a poll.
     close: once(async () => {
-      await Promise.allSettled([subscriber.quit(), publisher.quit()]);
+      subscriber.disconnect();
+      publisher.disconnect();
     }),
   };
 }
