@@ -67,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // every 15 s, so they are never idle that long; an upload has its own idle limit).
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.idleTimeoutMs,
+    // How often Node enforces the request and headers timeouts (its default, 30 s, would let them run that late).
+    http: { connectionsCheckingInterval: Math.min(5_000, config.http.headersTimeoutMs) },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.headersTimeout = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
 

@@ -21,8 +21,6 @@ export interface UploadTicket {
 export interface UploadAdmission {
   /** 503 (with Retry-After) when MAX_CONCURRENT_UPLOADS are being received; 507 when the kept files leave no room. */
   admit(declaredBytes: number | null): Promise<UploadTicket>;
-  /** Uploads being received now (for tests and metrics). */
-  inProgress(): number;
 }
 
 export class InsufficientStorageError extends HttpError {
@@ -47,8 +45,6 @@ export function createUploadAdmission(database: Database, config: AdmissionConfi
   let reservedBytes = 0;
 
   return {
-    inProgress: () => receiving,
-
     async admit(declaredBytes) {
       if (receiving >= config.maxConcurrentUploads) {
         throw new HttpError(

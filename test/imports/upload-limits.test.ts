@@ -165,3 +165,25 @@ describe.each(dialects)('upload limits (%s)', (dialect) => {
     expect((await uploadRaw(test.app, catalog(3))).statusCode).toBe(202);
   });
 });
+
+describe('HTTP timeouts', () => {
+  let test: TestApp | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  it('closes a connection whose request headers never finish, with 408', async () => {
+    test = await startTestApp('sqlite', { HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    const { port } = new URL(await test.app.listen({ port: 0, host: '127.0.0.1' }));
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += String(chunk)));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
