@@ -236,6 +236,11 @@ export async function claimOutboxEvents(db: Executor, now: string, limit: number
   return rows.sort((a, b) => Number(a.seq) - Number(b.seq));
 }
 
+export async function eventExists(db: Executor, eventId: string): Promise<boolean> {
+  const row = await db.selectFrom('outbox_events').select('seq').where('id', '=', eventId).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function markEventDispatched(db: Executor, eventId: string, now: string): Promise<void> {
   await db.updateTable('outbox_events').set({ dispatched_at: now }).where('id', '=', eventId).execute();
 }

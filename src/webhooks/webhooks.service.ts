@@ -3,10 +3,11 @@ import type { Database } from '../db/database.js';
 import type { DeliveryStatus } from '../db/database.schema.js';
 import { appendOutboxEvent } from '../outbox/outbox.repository.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
-import { ConflictError, NotFoundError, RequestValidationError, type ValidationIssue } from '../shared/http-errors.js';
+import { ConflictError, HttpError, NotFoundError, RequestValidationError, type ValidationIssue } from '../shared/http-errors.js';
 import { attemptResultOf, recordAttemptResults } from './webhooks.attempts.js';
 import {
   deleteWebhook,
+  eventExists,
   failPendingDeliveries,
   findDelivery,
   findWebhook,
@@ -261,6 +262,9 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
       const original = await findDelivery(db, id, deliveryId);
       if (!original) throw new NotFoundError('Delivery');
       if (!webhook.enabled) throw new ConflictError('The webhook is disabled; enable it before redelivering.');
+      if (!(await eventExists(db, original.event_id))) {
+        throw new HttpError(410, 'The event of this delivery is no longer kept (RETENTION_OUTBOX_DAYS), so it cannot be sent again.');
+      }
       const now = new Date().toISOString();
       const row = await insertDelivery(db, {
         webhook_id: id,

@@ -138,6 +138,20 @@ describe.each(dialects)('retention (%s)', (dialect) => {
     expect(Object.values(again).every((count) => count === 0)).toBe(true);
   });
 
+  it('a delivery whose event was deleted cannot be redelivered: 410', async () => {
+    test = await startTestApp(dialect);
+    const { db } = test.runtime.database;
+    const webhook = await insertWebhook(db);
+    await db.updateTable('webhooks').set({ enabled: 1 }).where('id', '=', webhook).execute();
+    const event = await insertEvent(db, 10);
+    const delivery = await insertDelivery(db, webhook, event, 'failed', 5);
+    await runRetentionPass(tasksOf(test), { onError: () => undefined, pauseMs: 0 });
+    expect(await ids(db, 'outbox_events')).not.toContain(event);
+    const response = await test.app.inject({ method: 'POST', url: `/api/webhooks/${webhook}/deliveries/${delivery}/redeliver` });
+    expect(response.statusCode).toBe(410);
+    expect(response.json().detail).toMatch(/RETENTION_OUTBOX_DAYS/);
+  });
+
   it('gives way to a running job: the pass deletes nothing while one runs', async () => {
     test = await startTestApp(dialect);
     const { db } = test.runtime.database;
