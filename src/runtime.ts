@@ -8,7 +8,7 @@ import { anyJobRunning, jobRetentionTasks } from './jobs/jobs.retention.js';
 import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
 import type { ReadinessCheck } from './operations/operations.routes.js';
 import { openOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
-import { startRetention } from './shared/retention.js';
+import { startRetention, type RetentionTask } from './shared/retention.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
 import { webhookRetentionTasks } from './webhooks/webhooks.retention.js';
@@ -42,6 +42,19 @@ export interface RuntimeOptions {
   runWebhookDispatcher?: boolean;
   /** Resolves webhook hosts for the SSRF guard (tests answer without DNS); default the system resolver. */
   resolveHost?: HostResolver;
+}
+
+/** What the retention task of a process deletes: each feature's prunes, registered here. */
+export function retentionTasksOf(config: Config, database: Database): RetentionTask[] {
+  return [
+    ...jobRetentionTasks(database, {
+      jobsDays: config.retention.jobsDays,
+      uploadDir: config.uploadDir,
+      uploadRetentionHours: config.uploadRetentionHours,
+      keptUploads: { maxFiles: config.uploadMaxKeptFiles, maxBytes: config.uploadMaxKeptBytes },
+    }),
+    ...webhookRetentionTasks(database.db, config.retention),
+  ];
 }
 
 export async function openRuntime(
@@ -85,18 +98,8 @@ export async function openRuntime(
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       await resumeUnfinishedJobs(database, jobQueue);
     }
-    // One retention task per process, each feature's prunes registered here.
-    const retentionTasks = [
-      ...jobRetentionTasks(database, {
-        jobsDays: config.retention.jobsDays,
-        uploadDir: config.uploadDir,
-        uploadRetentionHours: config.uploadRetentionHours,
-        keptUploads: { maxFiles: config.uploadMaxKeptFiles, maxBytes: config.uploadMaxKeptBytes },
-      }),
-      ...webhookRetentionTasks(database.db, config.retention),
-    ];
     workers.push(
-      startRetention(retentionTasks, {
+      startRetention(retentionTasksOf(config, database), {
         intervalMs: config.retention.intervalMs,
         holdOff: () => anyJobRunning(database),
         onError: (task, error) => onBackgroundError(`retention of ${task}`, error),

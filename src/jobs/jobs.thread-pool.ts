@@ -76,8 +76,7 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
       if (message.type === 'update') current?.options.publish(message.job);
       else if (message.type === 'claimed') {
         if (current?.jobId === message.jobId) current.options.onClaimed(message.attempt);
-      }
-      else if (current && message.jobId === current.jobId) {
+      } else if (current && message.jobId === current.jobId) {
         thread.current = null;
         if (message.type === 'done') current.resolve(message.outcome);
         else current.reject(new Error(message.message));

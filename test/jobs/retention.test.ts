@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { Db } from '../../src/db/database.js';
-import { anyJobRunning, jobRetentionTasks } from '../../src/jobs/jobs.retention.js';
-import { openRuntime } from '../../src/runtime.js';
+import { anyJobRunning } from '../../src/jobs/jobs.retention.js';
+import { openRuntime, retentionTasksOf } from '../../src/runtime.js';
 import { runRetentionPass, type RetentionTask } from '../../src/shared/retention.js';
-import { webhookRetentionTasks } from '../../src/webhooks/webhooks.retention.js';
 import { createTestStore, startTestApp, testConfig, testDialects, type TestApp, type TestStore } from '../support/test-app.js';
 
 // Finding 6 (retention): finished jobs and their rejected rows, the delivery log and
@@ -81,18 +80,7 @@ describe.each(dialects)('retention (%s)', (dialect) => {
     test = undefined;
   });
 
-  function tasksOf(app: TestApp): RetentionTask[] {
-    const { config, runtime } = app;
-    return [
-      ...jobRetentionTasks(runtime.database, {
-        jobsDays: config.retention.jobsDays,
-        uploadDir: config.uploadDir,
-        uploadRetentionHours: config.uploadRetentionHours,
-        keptUploads: { maxFiles: config.uploadMaxKeptFiles, maxBytes: config.uploadMaxKeptBytes },
-      }),
-      ...webhookRetentionTasks(runtime.database.db, config.retention),
-    ];
-  }
+  const tasksOf = (app: TestApp): RetentionTask[] => retentionTasksOf(app.config, app.runtime.database);
 
   it('deletes what outlived its period in batches, and keeps everything else', async () => {
     test = await startTestApp(dialect);
