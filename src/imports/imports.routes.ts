@@ -63,7 +63,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
         return { stream: request.raw, filename: baseName(request.query.filename ?? fallback) };
       };
       const declaredBytes = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
-      return reply.code(202).send(await imports.upload({ declaredBytes, receive }));
+      return reply.code(202).send(await imports.upload({ declaredBytes, receive, abort: (reason) => request.raw.destroy(reason) }));
     },
   );
 };

@@ -8,13 +8,15 @@ import { HttpError } from '../shared/http-errors.js';
 import { CsvFileError } from './imports.errors.js';
 import { inspectCsvFile } from './imports.header.js';
 import type { UploadAdmission } from './imports.upload-admission.js';
-import { storeUpload } from './imports.upload-store.js';
+import { storeUpload, UploadStalledError } from './imports.upload-store.js';
 
 /** An upload as the route hands it over: its declared size, and how to start reading it (after admission). */
 export interface IncomingUpload {
   /** Content-Length, when the client sent one. */
   declaredBytes: number | null;
   receive(): Promise<{ stream: Readable; filename: string }>;
+  /** Ends the upload's connection (it stalled). */
+  abort(error: Error): void;
 }
 
 export interface ImportsService {
@@ -27,6 +29,16 @@ export interface ImportsService {
   upload(upload: IncomingUpload): Promise<JobAccepted>;
 }
 
+/** The file's stream, or the upload aborted when it does not start within `idleMs` (e.g. a multipart body stalled before its file part). */
+async function receiveWithin(upload: IncomingUpload, idleMs: number): Promise<{ stream: Readable; filename: string }> {
+  const timer = setTimeout(() => upload.abort(new UploadStalledError(idleMs)), idleMs);
+  try {
+    return await upload.receive();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createImportsService(deps: {
   config: Pick<Config, 'uploadDir' | 'uploadIdleTimeoutMs'>;
   jobs: JobsService;
@@ -34,10 +46,10 @@ export function createImportsService(deps: {
 }): ImportsService {
   const { config, jobs, admission } = deps;
   return {
-    async upload({ declaredBytes, receive }) {
-      const ticket = await admission.admit(declaredBytes);
+    async upload(upload) {
+      const ticket = await admission.admit(upload.declaredBytes);
       try {
-        const { stream, filename } = await receive();
+        const { stream, filename } = await receiveWithin(upload, config.uploadIdleTimeoutMs);
         const id = randomUUID();
         const stored = await storeUpload(stream, config.uploadDir, id, {
           maxBytes: ticket.maxBytes,

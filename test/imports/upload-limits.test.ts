@@ -71,6 +71,21 @@ describe.each(dialects)('upload limits (%s)', (dialect) => {
     await waitUntil(async () => (await uploadRaw(app.app, catalog(3))).statusCode === 202, 'an upload to be accepted again');
   });
 
+  it('cuts off a multipart upload that stalls before its file part, and gives its place back', async () => {
+    test = await startTestApp(dialect, { UPLOAD_IDLE_TIMEOUT_MS: '400', MAX_CONCURRENT_UPLOADS: '1' });
+    const app = test;
+    const { port } = new URL(await app.app.listen({ port: 0, host: '127.0.0.1' }));
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const boundary = 'stall-before-the-file';
+    socket.write(`POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 100000\r\n\r\n--${boundary}\r\n`);
+    await closed;
+    await waitUntil(async () => (await uploadRaw(app.app, catalog(3))).statusCode === 202, 'an upload to be accepted again');
+    expect(partFiles(app)).toEqual([]);
+  });
+
   it('lets a slow upload that keeps moving finish', async () => {
     test = await startTestApp(dialect, { UPLOAD_IDLE_TIMEOUT_MS: '400' });
     const baseUrl = await test.app.listen({ port: 0, host: '127.0.0.1' });
