@@ -6,6 +6,7 @@ import { createBulkDeleteService } from './bulk-delete/bulk-delete.service.js';
 import type { Database } from './db/database.js';
 import { importsRoutes } from './imports/imports.routes.js';
 import { createImportsService } from './imports/imports.service.js';
+import { createUploadAdmission } from './imports/imports.upload-admission.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import { createProgressStreams } from './jobs/jobs.progress-stream.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
@@ -73,7 +74,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
+    // No request may take the server's connections for ever (SSE streams send a heartbeat
+    // every 15 s, so they are never idle that long; an upload has its own idle limit).
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    // How often Node enforces the request and headers timeouts (its default, 30 s, would let them run that late).
+    http: { connectionsCheckingInterval: Math.min(5_000, config.http.headersTimeoutMs) },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.headersTimeout = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -100,9 +108,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionRoutes, { sessions, auth });
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
   await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
-  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus });
+  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
-  await app.register(importsRoutes, { imports: createImportsService({ config, jobs }), maxUploadBytes: config.maxUploadBytes });
+  const imports = createImportsService({ config, jobs, admission: createUploadAdmission(database, config) });
+  await app.register(importsRoutes, { imports, maxUploadBytes: config.maxUploadBytes });
   await app.register(bulkDeleteRoutes, { bulkDelete: createBulkDeleteService({ jobs }) });
   const webhooks = createWebhooksService({ database, config: config.webhooks, resolveHost: deps.resolveHost, signal: outboxSignal });
   app.addHook('onClose', () => webhooks.close());

@@ -13,11 +13,41 @@ export interface Config {
   maxUploadBytes: number;
   /** How long the file of a failed or cancelled import is kept for a retry before it is deleted. */
   uploadRetentionHours: number;
+  /** Bounds on the stored upload files together (imports waiting, running, or kept for a retry). */
+  uploadMaxKeptFiles: number;
+  uploadMaxKeptBytes: number;
+  /** Uploads being received at once by this process; more answer 503. */
+  maxConcurrentUploads: number;
+  /** An upload that sends no byte for this long is aborted and its partial file deleted. */
+  uploadIdleTimeoutMs: number;
+  http: HttpTimeouts;
+  retention: RetentionConfig;
   apiToken: string | null;
   /** How long a web UI session (cookie) lasts. */
   sessionTtlHours: number;
   webhooks: WebhookConfig;
   logLevel: string;
+}
+
+export interface HttpTimeouts {
+  /** Receiving one whole request (headers and body); long enough for a large upload on a slow link. */
+  requestTimeoutMs: number;
+  /** Receiving a request's headers. */
+  headersTimeoutMs: number;
+  /** A connection with no byte either way for this long is closed (SSE streams send a heartbeat every 15 s). */
+  idleTimeoutMs: number;
+}
+
+/** How long finished records are kept before the background retention task deletes them. */
+export interface RetentionConfig {
+  /** Delivery log entries that ended (succeeded, failed, or retried), by their attempt time. */
+  deliveriesDays: number;
+  /** Finished jobs (and their rejected rows), by their finish time. */
+  jobsDays: number;
+  /** Outbox events after they were fanned out, once no delivery of them is pending. */
+  outboxDays: number;
+  /** How often the task runs. */
+  intervalMs: number;
 }
 
 export type DatabaseConfig =
@@ -33,6 +63,8 @@ export interface WebhookConfig {
   concurrency: number;
   /** Requests in flight from one process's dispatcher to one endpoint (a slow endpoint holds only these). */
   concurrencyPerEndpoint: number;
+  /** How often the dispatcher looks for work no notification announced (due retries, expired leases, missed signals). */
+  pollIntervalMs: number;
 }
 
 /** A setting with an invalid value; its message is the single line printed at start. */
@@ -59,6 +91,21 @@ export function loadConfig(env: Env = process.env): Config {
     uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),
+    uploadMaxKeptFiles: readInteger(env, 'UPLOAD_MAX_KEPT_FILES', 100, 1, 1_000_000),
+    uploadMaxKeptBytes: readInteger(env, 'UPLOAD_MAX_KEPT_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    maxConcurrentUploads: readInteger(env, 'MAX_CONCURRENT_UPLOADS', 4, 1, 1000),
+    uploadIdleTimeoutMs: readInteger(env, 'UPLOAD_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    http: {
+      requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 3_600_000, 1000, 24 * 3_600_000),
+      headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 30_000, 1000, 600_000),
+      idleTimeoutMs: readInteger(env, 'HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    },
+    retention: {
+      deliveriesDays: readInteger(env, 'RETENTION_DELIVERIES_DAYS', 30, 1, 3650),
+      jobsDays: readInteger(env, 'RETENTION_JOBS_DAYS', 90, 1, 3650),
+      outboxDays: readInteger(env, 'RETENTION_OUTBOX_DAYS', 7, 1, 3650),
+      intervalMs: readInteger(env, 'RETENTION_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60) * 60_000,
+    },
     apiToken: readString(env, 'API_TOKEN'),
     sessionTtlHours: readInteger(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
     webhooks: {
@@ -68,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
       backoffBaseMs: readInteger(env, 'WEBHOOK_BACKOFF_BASE_MS', 5_000, 1, 36_000_000),
       concurrency: readInteger(env, 'WEBHOOK_CONCURRENCY', 100, 1, 10_000),
       concurrencyPerEndpoint: readInteger(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 10, 1, 1_000),
+      pollIntervalMs: readInteger(env, 'WEBHOOK_POLL_INTERVAL_MS', 1_000, 10, 3_600_000),
     },
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

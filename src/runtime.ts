@@ -4,12 +4,14 @@ import { migrateToLatest } from './db/migrator.js';
 import { createJobQueue, createProgressBus, createRedisReadinessCheck } from './jobs/jobs.backends.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
-import { startUploadRetention } from './jobs/jobs.retention.js';
+import { anyJobRunning, jobRetentionTasks } from './jobs/jobs.retention.js';
 import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
 import type { ReadinessCheck } from './operations/operations.routes.js';
-import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
+import { openOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
+import { startRetention, type RetentionTask } from './shared/retention.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
+import { webhookRetentionTasks } from './webhooks/webhooks.retention.js';
 import type { HostResolver } from './webhooks/webhooks.ssrf.js';
 
 /**
@@ -21,7 +23,7 @@ export interface Runtime {
   database: Database;
   jobQueue: JobQueue;
   progressBus: ProgressBus;
-  /** Wakes this process's webhook dispatcher when outbox events were committed (pass it to buildApp). */
+  /** Wakes the webhook dispatchers (this process's; every process's in scaled mode) when outbox events were committed (pass it to buildApp). */
   outboxSignal: OutboxSignal;
   /** /readyz checks besides the database: Redis when configured. */
   readinessChecks: ReadinessCheck[];
@@ -42,6 +44,19 @@ export interface RuntimeOptions {
   resolveHost?: HostResolver;
 }
 
+/** What the retention task of a process deletes: each feature's prunes, registered here. */
+export function retentionTasksOf(config: Config, database: Database): RetentionTask[] {
+  return [
+    ...jobRetentionTasks(database, {
+      jobsDays: config.retention.jobsDays,
+      uploadDir: config.uploadDir,
+      uploadRetentionHours: config.uploadRetentionHours,
+      keptUploads: { maxFiles: config.uploadMaxKeptFiles, maxBytes: config.uploadMaxKeptBytes },
+    }),
+    ...webhookRetentionTasks(database.db, config.retention),
+  ];
+}
+
 export async function openRuntime(
   config: Config,
   onCloseError: (name: string, error: unknown) => void = () => undefined,
@@ -56,10 +71,13 @@ export async function openRuntime(
   }
   const onBackgroundError = options.onBackgroundError ?? onCloseError;
   const progressBus = await createProgressBus(config);
-  const outboxSignal = createOutboxSignal();
+  const outboxSignal = await openOutboxSignal(config);
   const jobQueue = await createJobQueue(config);
   const workers: Closable[] = [];
-  const connections: Closable[] = [{ name: 'progress bus', close: () => progressBus.close() }];
+  const connections: Closable[] = [
+    { name: 'progress bus', close: () => progressBus.close() },
+    { name: 'outbox signal', close: () => outboxSignal.close() },
+  ];
   const readinessChecks: ReadinessCheck[] = [];
   if (config.redisUrl) {
     const redisCheck = await createRedisReadinessCheck(config.redisUrl);
@@ -75,12 +93,18 @@ export async function openRuntime(
   const close = once(() => closeInOrder([...workers, ...resources], onCloseError));
   try {
     if (options.runJobs ?? config.redisUrl === null) {
-      const runner = createThreadJobRunner(database, progressBus);
+      const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
-      workers.push(startUploadRetention(database, config, (error) => onBackgroundError('upload retention', error)));
       await resumeUnfinishedJobs(database, jobQueue);
     }
+    workers.push(
+      startRetention(retentionTasksOf(config, database), {
+        intervalMs: config.retention.intervalMs,
+        holdOff: () => anyJobRunning(database),
+        onError: (task, error) => onBackgroundError(`retention of ${task}`, error),
+      }),
+    );
     if (options.runWebhookDispatcher ?? true) {
       const dispatcher = startWebhookDispatcher({
         database,

@@ -21,15 +21,17 @@ function asMalformedMultipart(error: unknown): never {
   throw new HttpError(400, `Malformed multipart body: ${error instanceof Error ? error.message : String(error)}`);
 }
 
+export interface ImportsRoutesOptions {
+  imports: ImportsService;
+  maxUploadBytes: number;
+}
+
 /**
  * POST /api/upload. Its own scope: the multipart parser and the raw CSV/gzip parsers
  * (which hand the body over as a stream, unread) apply here only, so every other route
  * keeps Fastify's 1 MiB JSON body limit.
  */
-export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService; maxUploadBytes: number }> = async (
-  app,
-  { imports, maxUploadBytes },
-) => {
+export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = async (app, { imports, maxUploadBytes }) => {
   await app.register(multipart, { limits: { fileSize: maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 } });
   app.addContentTypeParser(RAW_UPLOAD_TYPES, (_request, _payload, done) => done(null));
 
@@ -44,10 +46,11 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService;
           'The file is streamed to disk (never held in memory), its SHA-256 recorded; gzip is recognised by its content.',
           `Over MAX_UPLOAD_BYTES: 413 and nothing is kept. A malformed multipart body (no or wrong boundary) or a body cut off before its end: 400, nothing kept. A multipart file name with control characters: 422; only the first file part is read. The header row is checked before answering: an empty file, no header, a header that does not end within the first 64 KiB, binary data (NUL or bytes that are not UTF-8 in the first 64 KiB), bare-CR line ends or a missing \`sku\` or \`name\` column gives 400 with a message naming the problem. Later rows holding NUL or bad bytes, broken quoting or a record over 1 Mi characters are rejected rows (see the job's errors); the import goes on.`,
           'Otherwise 202 with the queued job; follow it at `/api/progress/{id}`.',
+          'Limits: 503 with `Retry-After` when MAX_CONCURRENT_UPLOADS uploads are being received; 507 when the files kept for imports (waiting, running, or failed and kept for a retry) leave no room (UPLOAD_MAX_KEPT_FILES, UPLOAD_MAX_KEPT_BYTES; the files of the longest-failed imports are let go first); an upload that sends nothing for UPLOAD_IDLE_TIMEOUT_MS is cut off and nothing of it is kept.',
         ].join(' '),
         consumes: ['multipart/form-data', ...RAW_UPLOAD_TYPES],
         querystring: UploadQuery,
-        response: { 202: Type.Ref('JobAccepted'), 400: error, 413: error, 415: error, ...commonErrorResponses },
+        response: { 202: Type.Ref('JobAccepted'), 400: error, 413: error, 415: error, 503: error, 507: error, ...commonErrorResponses },
       },
     },
     async (request, reply) => {
@@ -56,25 +59,26 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService;
         // Clearly over the limit (multipart framing aside): refuse before reading any of it.
         throw new HttpError(413, `The upload is larger than the limit of ${maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`, { connection: 'close' });
       }
-      let accepted;
-      if (request.isMultipart()) {
-        const part = await request.file().catch(asMalformedMultipart);
-        if (!part || part.fieldname !== 'file') {
-          throw new RequestValidationError([{ loc: ['body', 'file'], msg: 'send the CSV file in the multipart field "file"', type: 'missing' }]);
-        }
-        if (CONTROL_CHARACTERS.test(part.filename)) {
-          throw new RequestValidationError([{ loc: ['body', 'file', 'filename'], msg: 'the file name must not contain control characters', type: 'string_pattern_mismatch' }]);
-        }
-        accepted = await imports.upload({ stream: part.file, filename: baseName(part.filename) });
-      } else {
-        const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-        if (!RAW_UPLOAD_TYPES.includes(mediaType)) {
-          throw new HttpError(415, `Unsupported media type "${mediaType}": send multipart/form-data, text/csv or application/gzip.`);
+      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (!request.isMultipart() && !RAW_UPLOAD_TYPES.includes(mediaType)) {
+        throw new HttpError(415, `Unsupported media type "${mediaType}": send multipart/form-data, text/csv or application/gzip.`);
+      }
+      const receive = async () => {
+        if (request.isMultipart()) {
+          const part = await request.file().catch(asMalformedMultipart);
+          if (!part || part.fieldname !== 'file') {
+            throw new RequestValidationError([{ loc: ['body', 'file'], msg: 'send the CSV file in the multipart field "file"', type: 'missing' }]);
+          }
+          if (CONTROL_CHARACTERS.test(part.filename)) {
+            throw new RequestValidationError([{ loc: ['body', 'file', 'filename'], msg: 'the file name must not contain control characters', type: 'string_pattern_mismatch' }]);
+          }
+          return { stream: part.file, filename: baseName(part.filename) };
         }
         const fallback = mediaType.includes('gzip') ? 'upload.csv.gz' : 'upload.csv';
-        accepted = await imports.upload({ stream: request.raw, filename: baseName(request.query.filename ?? fallback) });
-      }
-      return reply.code(202).send(accepted);
+        return { stream: request.raw, filename: baseName(request.query.filename ?? fallback) };
+      };
+      const declaredBytes = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
+      return reply.code(202).send(await imports.upload({ declaredBytes, receive, abort: (reason) => request.raw.destroy(reason) }));
     },
   );
 };

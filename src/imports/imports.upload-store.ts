@@ -20,6 +20,24 @@ export class UploadTooLargeError extends HttpError {
   }
 }
 
+export class UploadStalledError extends HttpError {
+  constructor(idleMs: number) {
+    super(408, `The upload sent no data for ${idleMs} ms (UPLOAD_IDLE_TIMEOUT_MS) and was cut off; nothing of it is kept.`, { connection: 'close' });
+  }
+}
+
+export interface UploadLimit {
+  maxBytes: number;
+  /** The error past maxBytes (default UploadTooLargeError). */
+  tooLarge?: () => Error;
+  /**
+   * A source that brings no byte for this long is destroyed (for a request body: its
+   * connection closes) and the upload fails with UploadStalledError. A slow source that
+   * keeps moving is never cut.
+   */
+  idleTimeoutMs?: number;
+}
+
 /**
  * The request body itself failed (cut off, malformed multipart): the client's fault, a 400,
  * unless it already says what it is (e.g. the multipart size limit's 413).
@@ -31,18 +49,22 @@ function asUnreadableUpload(error: unknown): unknown {
 
 /**
  * Streams an upload to `directory/<name>` (never holding it in memory), hashing it on
- * the way. Over `maxBytes` it stops with UploadTooLargeError and nothing of it is kept.
+ * the way. Over `maxBytes` it stops with `tooLarge()` and nothing of it is kept; so does
+ * any error of the source (a client gone or stalled).
  */
-export async function storeUpload(source: Readable, directory: string, name: string, maxBytes: number): Promise<StoredUpload> {
+export async function storeUpload(source: Readable, directory: string, name: string, limit: UploadLimit): Promise<StoredUpload> {
+  const { maxBytes, tooLarge = () => new UploadTooLargeError(maxBytes), idleTimeoutMs } = limit;
   await mkdir(directory, { recursive: true });
   const partial = path.join(directory, `${name}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
   let head = Buffer.alloc(0);
+  const idle = idleTimeoutMs ? setTimeout(() => source.destroy(new UploadStalledError(idleTimeoutMs)), idleTimeoutMs) : null;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      idle?.refresh();
       bytes += chunk.length;
-      if (bytes > maxBytes) return callback(new UploadTooLargeError(maxBytes));
+      if (bytes > maxBytes) return callback(tooLarge());
       if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
       hash.update(chunk);
       callback(null, chunk);
@@ -56,6 +78,8 @@ export async function storeUpload(source: Readable, directory: string, name: str
   } catch (error) {
     await rm(partial, { force: true });
     throw error === sourceError ? asUnreadableUpload(error) : error;
+  } finally {
+    if (idle) clearTimeout(idle);
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const finalPath = path.join(directory, gzip ? `${name}.csv.gz` : `${name}.csv`);

@@ -38,6 +38,8 @@ export interface ExecuteHooks {
   publish(job: Job): void;
   /** Aborts when this process stops: the run then ends at the next batch boundary, to resume later. */
   signal: AbortSignal;
+  /** The run claimed the job: `attempt` identifies it (a later claim by another run supersedes it). */
+  onClaimed?(attempt: number): void;
 }
 
 /** How often a running job's state is published at most (the pipeline reports every ~200 ms). */
@@ -58,6 +60,7 @@ export async function executeJob(database: Database, jobId: string, tasks: JobTa
   const claimed = await claimJob(database.db, jobId, new Date().toISOString());
   if (!claimed) return 'finished'; // already finished, or cancelled while queued
   const attempt = claimed.attempts;
+  hooks.onClaimed?.(attempt);
   const finish = async (ending: JobEnding): Promise<RunOutcome> => {
     const ended = await endJob(database, jobId, { status: 'running', attempt }, ending);
     if (ended) hooks.publish(toJob(ended));

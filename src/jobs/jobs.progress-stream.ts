@@ -21,7 +21,7 @@ export interface PendingProgressStream {
 export interface ProgressStreams {
   /** Throws NotFoundError for an unknown job (before anything is written). */
   open(jobId: string, lastEventId: string | undefined): Promise<PendingProgressStream>;
-  /** Ends every open stream (server shutdown); clients reconnect and get the current state. */
+  /** Ends every open stream and every one attached later (server shutdown); clients reconnect and get the current state. */
   closeAll(): void;
 }
 
@@ -45,6 +45,8 @@ function sameProgress(a: Job, b: Job): boolean {
 export function createProgressStreams(jobs: JobsService, bus: ProgressBus, options: ProgressStreamOptions = {}): ProgressStreams {
   const { heartbeatMs = 15_000, pollMs = 1000 } = options;
   const open = new Set<() => void>();
+  /** Set by closeAll: a stream that finishes opening after it ends at once. */
+  let closing = false;
 
   return {
     async open(jobId, lastEventId) {
@@ -74,6 +76,7 @@ export function createProgressStreams(jobs: JobsService, bus: ProgressBus, optio
             if (ended) return;
             ended = true;
             open.delete(end);
+            deliver = () => undefined;
             for (const timer of timers) clearInterval(timer);
             void unsubscribe().catch(() => undefined);
             if (!response.writableEnded) response.end();
@@ -92,6 +95,8 @@ export function createProgressStreams(jobs: JobsService, bus: ProgressBus, optio
             if (job && (isFinished(job.status) || !sameProgress(job, last))) send(job);
           };
 
+          // The client may have gone while the stream was opening ('close' was then emitted already).
+          if (response.destroyed) return end();
           open.add(end);
           response.on('close', end);
           response.writeHead(200, {
@@ -103,9 +108,12 @@ export function createProgressStreams(jobs: JobsService, bus: ProgressBus, optio
           });
           response.write('retry: 2000\n\n');
           send(first);
-          deliver = send;
           // Progress heard while the first state was read may be older than it; only an ending matters.
           for (const job of pending.splice(0)) if (isFinished(job.status)) send(job);
+          // Nothing is armed for a stream that already ended (its first state was an ending) or
+          // that finished opening after the server began shutting down.
+          if (ended || closing) return end();
+          deliver = send;
           timers.push(setInterval(() => void poll(), pollMs));
           timers.push(setInterval(() => !ended && response.write(': heartbeat\n\n'), heartbeatMs));
         },
@@ -113,6 +121,7 @@ export function createProgressStreams(jobs: JobsService, bus: ProgressBus, optio
     },
 
     closeAll() {
+      closing = true;
       for (const end of [...open]) end();
     },
   };

@@ -167,3 +167,71 @@ export function listJobErrors(db: Executor, jobId: string, page: { limit: number
 export function streamJobErrors(db: Executor, jobId: string): AsyncIterable<JobErrorRow> {
   return db.selectFrom('job_errors').selectAll().where('job_id', '=', jobId).orderBy('line').orderBy('id').stream(1000);
 }
+
+// --- retention and kept upload files -------------------------------------------------------
+
+const FINISHED: JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Rejected rows of jobs that finished before `finishedBefore`, at most `limit` of them; how many. */
+export async function deleteExpiredJobErrors(db: Executor, finishedBefore: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('job_errors')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('job_errors')
+        .innerJoin('jobs', 'jobs.id', 'job_errors.job_id')
+        .select('job_errors.id')
+        .where('jobs.status', 'in', FINISHED)
+        .where('jobs.finished_at', '<', finishedBefore)
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Jobs that finished before `finishedBefore` and have no rejected rows left, at most `limit`; how many. */
+export async function deleteExpiredJobs(db: Executor, finishedBefore: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('jobs')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('jobs as expired')
+        .select('expired.id')
+        .where('expired.status', 'in', FINISHED)
+        .where('expired.finished_at', '<', finishedBefore)
+        .where((inner) => inner.not(inner.exists(inner.selectFrom('job_errors').select('job_errors.id').whereRef('job_errors.job_id', '=', 'expired.id'))))
+        .limit(limit),
+    )
+    .where('status', 'in', FINISHED)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** How many uploaded files the jobs keep (waiting, running, or kept for a retry), and their bytes. */
+export async function keptUploadTotals(db: Executor): Promise<{ files: number; bytes: number }> {
+  const row = await db
+    .selectFrom('jobs')
+    .select((eb) => [eb.fn.countAll<number>().as('files'), eb.fn.coalesce(eb.fn.sum<number>('bytes_total'), eb.lit(0)).as('bytes')])
+    .where('file_path', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return { files: Number(row.files), bytes: Number(row.bytes) };
+}
+
+/** The files of failed or cancelled imports (kept only for a retry), the longest finished first. */
+export function oldestRetryableUploads(db: Executor, limit: number): Promise<{ id: string; file_path: string | null; bytes_total: number }[]> {
+  return db
+    .selectFrom('jobs')
+    .select(['id', 'file_path', 'bytes_total'])
+    .where('status', 'in', ['failed', 'cancelled'])
+    .where('file_path', 'is not', null)
+    .orderBy('finished_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** Whether some job is running now (a read: the retention task gives way to it). */
+export async function hasRunningJob(db: Executor): Promise<boolean> {
+  const row = await db.selectFrom('jobs').select('id').where('status', '=', 'running').limit(1).executeTakeFirst();
+  return row !== undefined;
+}

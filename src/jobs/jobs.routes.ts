@@ -89,7 +89,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<{ jobs: JobsService; streams:
         tags,
         summary: 'Run a failed or cancelled import again from its stored file',
         description:
-          'The import goes on from its last committed batch (rows already imported stay, counts continue). The uploaded file is kept until the import completes, or for UPLOAD_RETENTION_HOURS after it fails or is cancelled. 409 for any other job, or when the file is no longer kept.',
+          'The import goes on from its last committed batch (rows already imported stay, counts continue). The uploaded file is kept until the import completes, or for UPLOAD_RETENTION_HOURS after it fails or is cancelled (less when the kept files reach UPLOAD_MAX_KEPT_FILES / UPLOAD_MAX_KEPT_BYTES: the longest-failed go first); `retryable` on the job says whether it still is. 409 for any other job, or when the file is no longer kept.',
         params: JobIdParams,
         response: { 202: jobRef, 404: error, 409: error, ...commonErrorResponses },
       },

@@ -1,27 +1,43 @@
 import type { Database } from '../db/database.js';
+import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import type { JobQueue, RunJob } from './jobs.queue.js';
 import { unfinishedJobIds } from './jobs.repository.js';
-import { createJobThreadPool } from './jobs.thread-pool.js';
+import { createJobThreadPool, type JobThreadPool } from './jobs.thread-pool.js';
 import { toJob } from './jobs.view.js';
 
 /**
  * How a consumer runs a job, in both modes: in a worker thread of its own (its own
  * database connection), its updates published on the progress bus. A thread that dies
- * without finishing (a crash, not a failed import) fails its job rather than leave it running.
+ * without finishing (a crash, not a failed import) fails its job rather than leave it
+ * running, but only while the job is still this run's attempt: in scaled mode another
+ * worker may have taken it over (a stalled run), and that run must go on.
+ * A job that ended committed its webhook event in its thread: `outboxSignal` then wakes
+ * the dispatchers rather than leave the event to their poll.
  */
-export function createThreadJobRunner(database: Database, progress: ProgressBus): { run: RunJob; close(): Promise<void> } {
-  const threads = createJobThreadPool(database.config);
+export function createThreadJobRunner(
+  database: Database,
+  options: { progress: ProgressBus; outboxSignal: OutboxSignal; threads?: JobThreadPool },
+): { run: RunJob; close(): Promise<void> } {
+  const { progress, outboxSignal, threads = createJobThreadPool(database.config) } = options;
   const publish = (job: Parameters<ProgressBus['publish']>[0]) => void progress.publish(job).catch(() => undefined);
   return {
     async run(jobId, signal) {
+      let attempt: number | null = null;
       try {
-        return await threads.run(jobId, { publish, signal });
+        const outcome = await threads.run(jobId, { publish, signal, onClaimed: (claimed) => (attempt = claimed) });
+        if (outcome === 'finished') outboxSignal.notify();
+        return outcome;
       } catch (error) {
+        // A thread that died before claiming the job never made it running: nothing of ours to end.
+        if (attempt === null) return 'finished';
         const message = `The job stopped unexpectedly (${error instanceof Error ? error.message : String(error)})`;
-        const ended = await endJob(database, jobId, { status: 'running' }, { status: 'failed', error: message, forgetFile: false });
-        if (ended) publish(toJob(ended));
+        const ended = await endJob(database, jobId, { status: 'running', attempt }, { status: 'failed', error: message, forgetFile: false });
+        if (ended) {
+          publish(toJob(ended));
+          outboxSignal.notify();
+        }
         return 'finished';
       }
     },

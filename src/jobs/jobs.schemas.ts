@@ -36,6 +36,10 @@ const jobProperties = {
   eta_seconds: nullable(Type.Number({ minimum: 0 }), 'Estimated seconds left, from the recent rate; null when unknown.'),
   warnings: Type.Array(Type.String(), { description: 'E.g. columns of the file that are ignored.' }),
   error: nullable(Type.String(), 'Why it failed, for people.'),
+  retryable: Type.Boolean({
+    description:
+      'A failed or cancelled import whose uploaded file is still kept: POST …/retry can run it again. False once the file was let go (after UPLOAD_RETENTION_HOURS, or earlier when the kept files reach UPLOAD_MAX_KEPT_FILES / UPLOAD_MAX_KEPT_BYTES).',
+  }),
   created_at: Type.String({ format: 'date-time' }),
   started_at: nullable(Type.String({ format: 'date-time' })),
   finished_at: nullable(Type.String({ format: 'date-time' })),

@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Database } from '../db/database.js';
+import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { ConflictError, NotFoundError } from '../shared/http-errors.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
@@ -40,8 +41,16 @@ export interface ErrorReport {
 /** How long a cancel waits for the running job to reach its next batch boundary before answering. */
 const CANCEL_WAIT_MS = 2000;
 
-export function createJobsService(deps: { database: Database; queue: JobQueue; progress: ProgressBus }): JobsService {
-  const { database, queue, progress } = deps;
+export interface JobsServiceDeps {
+  database: Database;
+  queue: JobQueue;
+  progress: ProgressBus;
+  /** Wakes the webhook dispatchers after a cancel committed its event (without it, their poll finds it). */
+  outboxSignal?: OutboxSignal;
+}
+
+export function createJobsService(deps: JobsServiceDeps): JobsService {
+  const { database, queue, progress, outboxSignal } = deps;
   const { db } = database;
 
   async function findOrThrow(id: string): Promise<JobRow> {
@@ -88,6 +97,7 @@ export function createJobsService(deps: { database: Database; queue: JobQueue; p
       if (row.status === 'queued') {
         const ended = await endJob(database, id, { status: 'queued' }, { status: 'cancelled', error: null, forgetFile: false });
         if (ended) {
+          outboxSignal?.notify();
           const job = toJob(ended);
           await progress.publish(job).catch(() => undefined);
           return job;

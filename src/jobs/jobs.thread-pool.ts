@@ -7,6 +7,7 @@ import type { Job } from './jobs.schemas.js';
 export type ThreadCommand = { type: 'run'; jobId: string } | { type: 'stop' } | { type: 'exit' };
 export type ThreadMessage =
   | { type: 'update'; job: Job }
+  | { type: 'claimed'; jobId: string; attempt: number }
   | { type: 'done'; jobId: string; outcome: RunOutcome }
   | { type: 'error'; jobId: string; message: string };
 
@@ -26,6 +27,8 @@ const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 export interface ThreadRunOptions {
   publish(job: Job): void;
+  /** The thread claimed the job as this attempt. */
+  onClaimed(attempt: number): void;
   /** Abort = stop at the next batch boundary; the thread is terminated if it has not stopped after the pool's stop timeout. */
   signal: AbortSignal;
 }
@@ -48,12 +51,20 @@ interface JobThread {
  * Worker threads that run jobs (see jobs.thread.ts). A thread is kept for the next job,
  * so its start-up (loading the code, opening the database) is paid once.
  */
-export function createJobThreadPool(databaseConfig: DatabaseConfig, stopTimeoutMs = 20_000): JobThreadPool {
+export interface JobThreadPoolOptions {
+  /** How long a stopping job may take to reach its batch boundary before its thread is terminated. */
+  stopTimeoutMs?: number;
+  /** The module each thread runs (tests give another that speaks the same messages). */
+  entry?: URL;
+}
+
+export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions = {}): JobThreadPool {
+  const { stopTimeoutMs = 20_000, entry = THREAD_ENTRY } = options;
   const idle: JobThread[] = [];
   const all = new Set<JobThread>();
 
   function startThread(): JobThread {
-    const worker = new Worker(THREAD_ENTRY, { workerData: { databaseConfig }, resourceLimits: THREAD_RESOURCE_LIMITS });
+    const worker = new Worker(entry, { workerData: { databaseConfig }, resourceLimits: THREAD_RESOURCE_LIMITS });
     let failure: Error | null = null;
     const thread: JobThread = {
       worker,
@@ -63,7 +74,9 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, stopTimeoutM
     worker.on('message', (message: ThreadMessage) => {
       const current = thread.current;
       if (message.type === 'update') current?.options.publish(message.job);
-      else if (current && message.jobId === current.jobId) {
+      else if (message.type === 'claimed') {
+        if (current?.jobId === message.jobId) current.options.onClaimed(message.attempt);
+      } else if (current && message.jobId === current.jobId) {
         thread.current = null;
         if (message.type === 'done') current.resolve(message.outcome);
         else current.reject(new Error(message.message));

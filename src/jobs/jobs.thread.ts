@@ -19,7 +19,11 @@ const send = (message: ThreadMessage) => port.postMessage(message);
 async function run(jobId: string): Promise<void> {
   running = new AbortController();
   try {
-    const outcome = await executeJob(database, jobId, jobTasks, { publish: (job) => send({ type: 'update', job }), signal: running.signal });
+    const outcome = await executeJob(database, jobId, jobTasks, {
+      publish: (job) => send({ type: 'update', job }),
+      onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
+      signal: running.signal,
+    });
     send({ type: 'done', jobId, outcome });
   } catch (error) {
     send({ type: 'error', jobId, message: error instanceof Error ? error.message : String(error) });

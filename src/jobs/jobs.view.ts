@@ -71,6 +71,7 @@ export function toJob(row: JobRow, rate: JobRate | null = null): Job {
     eta_seconds,
     warnings: parseList(row.warnings),
     error: row.error,
+    retryable: row.type === 'import' && (row.status === 'failed' || row.status === 'cancelled') && row.file_path !== null,
     created_at: iso(row.created_at) as string,
     started_at: iso(row.started_at),
     finished_at: iso(row.finished_at),

@@ -1,8 +1,9 @@
 /**
- * Tells the webhook dispatcher of this process that there is new work: events were
- * committed to the outbox, or a delivery was scheduled. Call `notify()` after the
- * commit, never inside the transaction. Other processes' work is found by the
- * dispatcher's poll, so a missed notification only delays, never loses, a delivery.
+ * Tells the webhook dispatchers that there is new work: events were committed to the
+ * outbox, or a delivery was scheduled. Call `notify()` after the commit, never inside the
+ * transaction. It wakes this process's dispatcher at once and, when the back-end carries
+ * notifications between processes (Redis in scaled mode), every other process's too; a
+ * missed notification only delays a delivery until the dispatcher's poll, never loses it.
  */
 export interface OutboxSignal {
   notify(): void;
@@ -10,6 +11,12 @@ export interface OutboxSignal {
   subscribe(listener: () => void): () => void;
 }
 
+/** A signal with the connections of its back-end, which `close()` ends. */
+export interface OutboxSignalBackend extends OutboxSignal {
+  close(): Promise<void>;
+}
+
+/** Within this process only. */
 export function createOutboxSignal(): OutboxSignal {
   const listeners = new Set<() => void>();
   return {
@@ -21,4 +28,15 @@ export function createOutboxSignal(): OutboxSignal {
       return () => listeners.delete(listener);
     },
   };
+}
+
+/**
+ * The one place that picks the signal's back-end: REDIS_URL unset = this process only
+ * (embedded mode has one process); set = Redis pub/sub as well, so events a worker
+ * process commits wake the API's dispatcher. ioredis is loaded only in scaled mode.
+ */
+export async function openOutboxSignal(config: { redisUrl: string | null; redisPrefix: string }): Promise<OutboxSignalBackend> {
+  if (!config.redisUrl) return { ...createOutboxSignal(), close: async () => undefined };
+  const { createRedisOutboxSignal } = await import('./outbox.signal.redis.js');
+  return createRedisOutboxSignal(config.redisUrl, config.redisPrefix);
 }

@@ -283,6 +283,7 @@ export function startWebhookDispatcher(options: WebhookDeliveryOptions): Webhook
     timeoutMs: config.timeoutMs,
     concurrency: config.concurrency,
     concurrencyPerEndpoint: config.concurrencyPerEndpoint,
+    pollIntervalMs: options.pollIntervalMs ?? config.pollIntervalMs,
   });
   dispatcher.start();
   return {

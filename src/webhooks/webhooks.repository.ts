@@ -274,6 +274,11 @@ export async function claimOutboxEvents(db: Executor, now: string, limit: number
   return rows.sort((a, b) => Number(a.seq) - Number(b.seq));
 }
 
+export async function eventExists(db: Executor, eventId: string): Promise<boolean> {
+  const row = await db.selectFrom('outbox_events').select('seq').where('id', '=', eventId).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function markEventDispatched(db: Executor, eventId: string, now: string): Promise<void> {
   await db.updateTable('outbox_events').set({ dispatched_at: now }).where('id', '=', eventId).execute();
 }
@@ -369,4 +374,47 @@ export async function loadClaimedDeliveries(db: Executor, ids: number[]): Promis
     .orderBy('d.id')
     .execute();
   return rows.map((row) => ({ ...row, id: Number(row.id), webhook_id: Number(row.webhook_id) }));
+}
+
+// --- retention ----------------------------------------------------------------------------
+
+/** Delivery log entries that ended (any status but pending) before `before`, at most `limit`; how many. */
+export async function deleteEndedDeliveries(db: Executor, before: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_deliveries')
+    .where('id', 'in', (eb) =>
+      eb.selectFrom('webhook_deliveries').select('id').where('attempted_at', '<', before).where('status', '<>', 'pending').limit(limit),
+    )
+    .where('status', '<>', 'pending')
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Outbox events fanned out before `before` of which no delivery is pending any more, at
+ * most `limit`; how many. (A delivery log entry of a deleted event can no longer be redelivered.)
+ */
+export async function deleteDeliveredEvents(db: Executor, before: string, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('outbox_events')
+    .where('seq', 'in', (eb) =>
+      eb
+        .selectFrom('outbox_events as event')
+        .select('event.seq')
+        .where('event.dispatched_at', '<', before)
+        .where((inner) =>
+          inner.not(
+            inner.exists(
+              inner
+                .selectFrom('webhook_deliveries')
+                .select('webhook_deliveries.id')
+                .whereRef('webhook_deliveries.event_id', '=', 'event.id')
+                .where('webhook_deliveries.status', '=', 'pending'),
+            ),
+          ),
+        )
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

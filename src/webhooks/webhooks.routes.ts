@@ -151,9 +151,10 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhooksServi
       schema: {
         tags,
         summary: 'Send that delivery’s event again',
-        description: 'Schedules a new delivery of the same event (same webhook-id), sent at once by the dispatcher. 409 when the webhook is disabled.',
+        description:
+          'Schedules a new delivery of the same event (same webhook-id), sent at once by the dispatcher. 409 when the webhook is disabled; 410 when the event is no longer kept (RETENTION_OUTBOX_DAYS after it was fanned out).',
         params: DeliveryParams,
-        response: { 202: deliveryRef, ...notFoundResponse, 409: Type.Ref('ErrorResponse'), ...commonErrorResponses },
+        response: { 202: deliveryRef, ...notFoundResponse, 409: Type.Ref('ErrorResponse'), 410: Type.Ref('ErrorResponse'), ...commonErrorResponses },
       },
     },
     async (request, reply) => reply.code(202).send(await webhooks.redeliver(request.params.id, request.params.delivery_id)),

@@ -16,7 +16,10 @@ const nullable = <T extends TSchema>(schema: T, description?: string) =>
 export const Webhook = Type.Object(
   {
     id: Type.Integer(),
-    url: Type.String(),
+    url: Type.String({
+      description:
+        'The endpoint. Credentials in it (`https://user:pass@host/…`) are shown masked (`https://****:****@host/…`) in every answer; sending the URL back as shown keeps it unchanged.',
+    }),
     events: Type.Array(Type.String()),
     enabled: Type.Boolean(),
     description: nullable(Type.String()),

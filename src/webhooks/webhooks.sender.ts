@@ -4,6 +4,7 @@ import { PRODUCT_USER_AGENT } from '../shared/version.js';
 import { retryAfterMs } from './webhooks.retry.js';
 import { signatureHeaders } from './webhooks.signing.js';
 import { AddressRefusedError, guardedLookup, refusalBeforeConnect, type TargetPolicy } from './webhooks.ssrf.js';
+import { redactUrlCredentials } from './webhooks.url-mask.js';
 
 /** Bytes of a response body kept in the delivery log. */
 export const RESPONSE_BODY_LIMIT = 2048;
@@ -124,5 +125,5 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = (error as { cause?: unknown }).cause;
   const detail = cause instanceof Error && cause.message !== error.message ? `: ${cause.message}` : '';
-  return `${error.message}${detail}`.slice(0, 500);
+  return redactUrlCredentials(`${error.message}${detail}`).slice(0, 500);
 }

@@ -3,10 +3,11 @@ import type { Database } from '../db/database.js';
 import type { DeliveryStatus } from '../db/database.schema.js';
 import { appendOutboxEvent } from '../outbox/outbox.repository.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
-import { ConflictError, NotFoundError, RequestValidationError, type ValidationIssue } from '../shared/http-errors.js';
+import { ConflictError, HttpError, NotFoundError, RequestValidationError, type ValidationIssue } from '../shared/http-errors.js';
 import { attemptResultOf, recordAttemptResults } from './webhooks.attempts.js';
 import {
   deleteWebhook,
+  eventExists,
   failPendingDeliveries,
   findDelivery,
   findWebhook,
@@ -33,6 +34,7 @@ import {
 import { createWebhookSender, eventBody } from './webhooks.sender.js';
 import { generateSecret, hasValidKeyLength, isMaskedSecret, maskSecret, SECRET_MAX_KEY_BYTES, SECRET_MIN_KEY_BYTES } from './webhooks.signing.js';
 import { refusalOfUrl, targetPolicy, type HostResolver } from './webhooks.ssrf.js';
+import { hasMaskedCredentials, maskUrlCredentials } from './webhooks.url-mask.js';
 
 export interface WebhooksService {
   list(): Promise<Webhook[]>;
@@ -66,7 +68,7 @@ type RecentDelivery = Webhook['recent_deliveries'][number];
 function toWebhook(row: WebhookRow, recent: RecentDelivery[], showSecret = false): Webhook {
   return {
     id: Number(row.id),
-    url: row.url,
+    url: maskUrlCredentials(row.url),
     events: JSON.parse(row.events) as string[],
     enabled: Boolean(row.enabled),
     description: row.description,
@@ -174,6 +176,9 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('url', 'must start with http:// or https://', 'url_scheme');
     const refusal = await refusalOfUrl(url, policy);
     if (refusal) throw invalid('url', `Refused: ${refusal}`, 'url_refused');
+    if (hasMaskedCredentials(text)) {
+      throw invalid('url', 'has masked credentials (****): give them in full, or the URL exactly as a read shows it to keep it', 'url_masked');
+    }
     return text;
   }
 
@@ -219,7 +224,8 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
         changes.secret = input.secret;
       }
       if (input.description !== undefined) changes.description = input.description;
-      if (input.url !== undefined) changes.url = await checkedUrl(input.url);
+      // The URL as a read shows it (credentials masked) means "unchanged", like the masked secret.
+      if (input.url !== undefined && input.url.trim() !== maskUrlCredentials(current.url)) changes.url = await checkedUrl(input.url);
       const now = new Date().toISOString();
       const disabling = input.enabled === false && current.enabled === 1;
       if (input.enabled === true && current.enabled === 0) {
@@ -294,6 +300,9 @@ export function createWebhooksService({ database, config, resolveHost, signal }:
       const original = await findDelivery(db, id, deliveryId);
       if (!original) throw new NotFoundError('Delivery');
       if (!webhook.enabled) throw new ConflictError('The webhook is disabled; enable it before redelivering.');
+      if (!(await eventExists(db, original.event_id))) {
+        throw new HttpError(410, 'The event of this delivery is no longer kept (RETENTION_OUTBOX_DAYS), so it cannot be sent again.');
+      }
       const now = new Date().toISOString();
       const row = await insertDelivery(db, {
         webhook_id: id,

@@ -26,6 +26,7 @@ function job(id: string, rows: number, status: Job['status'] = 'running'): Job {
     eta_seconds: 1,
     warnings: [],
     error: null,
+    retryable: false,
     created_at: new Date().toISOString(),
     started_at: new Date().toISOString(),
     finished_at: null,

@@ -14,8 +14,14 @@ describe('configuration', () => {
       maxUploadBytes: 1073741824,
       apiToken: null,
       sessionTtlHours: 12,
-      webhooks: { allowPrivateNetworks: false, timeoutMs: 10000, maxAttempts: 8, backoffBaseMs: 5000 },
+      webhooks: { allowPrivateNetworks: false, timeoutMs: 10000, maxAttempts: 8, backoffBaseMs: 5000, pollIntervalMs: 1000 },
       logLevel: 'info',
+      uploadMaxKeptFiles: 100,
+      uploadMaxKeptBytes: 10 * 1024 ** 3,
+      maxConcurrentUploads: 4,
+      uploadIdleTimeoutMs: 30_000,
+      http: { requestTimeoutMs: 3_600_000, headersTimeoutMs: 30_000, idleTimeoutMs: 120_000 },
+      retention: { deliveriesDays: 30, jobsDays: 90, outboxDays: 7, intervalMs: 3_600_000 },
     });
   });
 
@@ -38,6 +44,11 @@ describe('configuration', () => {
     ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'sometimes'],
     ['WEBHOOK_TIMEOUT_MS', '1.5'],
     ['WEBHOOK_MAX_ATTEMPTS', '0'],
+    ['RETENTION_JOBS_DAYS', '0'],
+    ['RETENTION_DELIVERIES_DAYS', 'forever'],
+    ['UPLOAD_MAX_KEPT_FILES', '0'],
+    ['MAX_CONCURRENT_UPLOADS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '10'],
     ['LOG_LEVEL', 'loud'],
     ['SESSION_TTL_HOURS', '0'],
   ])('rejects %s=%s with a one-line message naming it', (name, value) => {

@@ -1,0 +1,6 @@
+// Entry of the crashing job thread of runner-takeover.test.ts (tsx registered first, as in
+// src/jobs/jobs.thread-entry.mjs).
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./crashing-thread.ts');
