@@ -18,13 +18,17 @@ import { productsRoutes } from './products/products.routes.js';
 import { Product } from './products/products.schemas.js';
 import { createProductsService } from './products/products.service.js';
 import { installApiDocs } from './shared/api-docs.js';
-import { installApiAuth, type Authenticator } from './shared/auth.js';
+import cookie from '@fastify/cookie';
+import { createApiAuth, installApiAuth, type Authenticator } from './shared/auth.js';
+import { installCrossSiteCheck } from './shared/cross-site.js';
 import { installErrorHandling } from './shared/error-handling.js';
 import { ErrorResponse, ValidationErrorResponse } from './shared/http.schemas.js';
 import { installMetrics } from './shared/metrics.js';
 import { requestIdOf } from './shared/request-id.js';
 import { installValidatorCompiler } from './shared/validator-compiler.js';
 import { PRODUCT_VERSION } from './shared/version.js';
+import { sessionRoutes } from './session/session.routes.js';
+import { createSessionService } from './session/session.service.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { Webhook, WebhookDelivery } from './webhooks/webhooks.schemas.js';
 import { createWebhooksService } from './webhooks/webhooks.service.js';
@@ -72,7 +76,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installValidatorCompiler(app);
   installErrorHandling(app);
-  installApiAuth(app, config.apiToken, deps.authenticators);
+  installCrossSiteCheck(app);
+  await app.register(cookie);
+  const sessions = createSessionService({ apiToken: config.apiToken, ttlHours: config.sessionTtlHours });
+  const auth = createApiAuth(config.apiToken, [sessions.authenticator, ...(deps.authenticators ?? [])]);
+  installApiAuth(app, auth);
   installMetrics(app);
   await installApiDocs(app, PRODUCT_VERSION);
   // Shared schemas go on the root, before any plugin: a plugin adding its own would
@@ -84,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.readinessChecks ?? []),
   ];
   await app.register(operationsRoutes, { readinessChecks });
+  await app.register(sessionRoutes, { sessions, auth });
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
   await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
   const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus });

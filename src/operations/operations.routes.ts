@@ -8,6 +8,8 @@ export interface ReadinessCheck {
 }
 
 const tags = ['operations'];
+// Probes run without the API token (they show nothing but up/ready).
+const config = { public: true };
 const Status = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
 
 export const operationsRoutes: FastifyPluginAsyncTypebox<{ readinessChecks: ReadinessCheck[] }> = async (
@@ -16,13 +18,14 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<{ readinessChecks: Read
 ) => {
   app.get(
     '/healthz',
-    { schema: { tags, summary: 'Liveness: 200 while the process runs', security: [], response: { 200: Status } } },
+    { config, schema: { tags, summary: 'Liveness: 200 while the process runs', security: [], response: { 200: Status } } },
     async () => ({ status: 'ok' }),
   );
 
   app.get(
     '/readyz',
     {
+      config,
       schema: {
         tags,
         summary: 'Readiness: 200 when the database (and Redis, when configured) answer; 503 otherwise',

@@ -35,11 +35,19 @@ export async function installApiDocs(app: FastifyInstance, version: string): Pro
       buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsPages);
+}
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
-  app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
+/** Every docs route in this scope (pages, assets, the document) is public. */
+async function docsPages(docs: FastifyInstance): Promise<void> {
+  docs.addHook('onRoute', (route) => {
+    route.config = { ...route.config, public: true };
+  });
+  await docs.register(swaggerUi, { routePrefix: '/docs' });
+
+  docs.get('/openapi.json', { schema: { hide: true } }, async () => docs.swagger());
+  docs.get('/redoc', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+  docs.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(createReadStream(redocBundle)),
   );
 }

@@ -13,6 +13,7 @@ describe('configuration', () => {
       uploadDir: path.resolve('data/uploads'),
       maxUploadBytes: 1073741824,
       apiToken: null,
+      sessionTtlHours: 12,
       webhooks: { allowPrivateNetworks: false, timeoutMs: 10000, maxAttempts: 8, backoffBaseMs: 5000 },
       logLevel: 'info',
     });
@@ -38,6 +39,7 @@ describe('configuration', () => {
     ['WEBHOOK_TIMEOUT_MS', '1.5'],
     ['WEBHOOK_MAX_ATTEMPTS', '0'],
     ['LOG_LEVEL', 'loud'],
+    ['SESSION_TTL_HOURS', '0'],
   ])('rejects %s=%s with a one-line message naming it', (name, value) => {
     let error: unknown;
     try {
