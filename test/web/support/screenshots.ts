@@ -20,7 +20,8 @@ export async function screenshot(page: Page, name: string): Promise<string[]> {
     for (const colorScheme of SCHEMES) {
       await page.emulateMedia({ colorScheme });
       const file = path.join(SCREENSHOT_DIR, `${name}-${width}-${colorScheme}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      // Transitions finished at once: the picture shows the scheme just switched to, not a blend.
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
       files.push(file);
     }
   }
