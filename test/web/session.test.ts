@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAxe } from './support/axe.js';
 import { chromiumAvailable, collectPageErrors, launchBrowser, type Browser } from './support/browser.js';
 import { writeCatalog } from './support/csv.js';
-import { screenshot } from './support/screenshots.js';
+import { docsScreenshot, screenshot } from './support/screenshots.js';
 import { startWebApp, type WebApp } from './support/web-app.js';
 
 const TOKEN = 'ui-test-token-4f1c';
@@ -36,6 +36,7 @@ describe.skipIf(!chromiumAvailable())('sign-in and sign-out in Chromium (API_TOK
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
     await runAxe(page);
     await screenshot(page, 'sign-in');
+    await docsScreenshot(page, 'sign-in-1280-light', 1280, 'light');
   });
 
   it('shows a wrong token’s refusal in the server’s words', async () => {

@@ -1,4 +1,4 @@
-import type { Locator, Page } from 'playwright-core';
+import type { CDPSession, Locator, Page } from 'playwright-core';
 
 // Helpers that run code in the page. This project's tsconfig has no DOM types (it is Node's), so
 // the few browser objects used are given their shape here.
@@ -29,28 +29,36 @@ export async function progressValues(page: Page, labelStart: string): Promise<nu
 }
 
 /** Drops a file on a target as a user dragging it from the desktop would (a real DataTransfer). */
-export async function dropFile(page: Page, target: Locator, name: string, text: string, type = 'text/csv'): Promise<void> {
+export async function dropFile(page: Page, target: Locator, name: string, text: string, options: { type?: string; zeroBytesAfter?: number } = {}): Promise<void> {
   const dataTransfer = await page.evaluateHandle(
-    ({ name: fileName, text: content, type: mediaType }) => {
+    ({ name: fileName, text: content, type: mediaType, padding }) => {
       const scope = globalThis as unknown as {
         DataTransfer: new () => { items: { add(file: unknown): void } };
-        File: new (parts: string[], name: string, options: { type: string }) => unknown;
+        File: new (parts: unknown[], name: string, options: { type: string }) => unknown;
       };
       const transfer = new scope.DataTransfer();
-      transfer.items.add(new scope.File([content], fileName, { type: mediaType }));
+      // Padding is made in the page (not sent over the protocol), so a large file costs nothing to build.
+      transfer.items.add(new scope.File([content, new Uint8Array(padding)], fileName, { type: mediaType }));
       return transfer;
     },
-    { name, text, type },
+    { name, text, type: options.type ?? 'text/csv', padding: options.zeroBytesAfter ?? 0 },
   );
   await target.dispatchEvent('dragenter', { dataTransfer });
   await target.dispatchEvent('dragover', { dataTransfer });
   await target.dispatchEvent('drop', { dataTransfer });
 }
 
+const throttlingSessions = new WeakMap<Page, CDPSession>();
+
 /** Limits the page's upload speed (Chromium's network emulation), so upload progress is observable on loopback. */
 export async function throttleUploads(page: Page, bytesPerSecond: number | null): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
+  // One session per page: the conditions belong to the session that set them, so another could not lift them.
+  let cdp = throttlingSessions.get(page);
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page);
+    throttlingSessions.set(page, cdp);
+    await cdp.send('Network.enable');
+  }
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 0,

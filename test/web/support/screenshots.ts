@@ -37,3 +37,20 @@ export async function horizontalOverflow(page: Page): Promise<number> {
     return root.scrollWidth - root.clientWidth;
   });
 }
+
+/**
+ * One viewport-sized picture (not the full page, so it stays small enough to commit) for the
+ * README: `test-output/screenshots/docs/<name>.png`. Copied to docs/screenshots/ by hand.
+ */
+export async function docsScreenshot(page: Page, name: string, width: number, colorScheme: 'light' | 'dark'): Promise<string> {
+  const dir = path.join(SCREENSHOT_DIR, 'docs');
+  fs.mkdirSync(dir, { recursive: true });
+  const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.setViewportSize({ width, height: width < 600 ? 780 : 800 });
+  await page.emulateMedia({ colorScheme });
+  const file = path.join(dir, `${name}.png`);
+  await page.screenshot({ path: file, animations: 'disabled' });
+  await page.setViewportSize(original);
+  await page.emulateMedia({ colorScheme: 'light' });
+  return file;
+}
