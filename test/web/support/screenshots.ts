@@ -49,6 +49,7 @@ export async function docsScreenshot(page: Page, name: string, width: number, co
   await page.setViewportSize({ width, height: width < 600 ? 780 : 800 });
   await page.emulateMedia({ colorScheme });
   const file = path.join(dir, `${name}.png`);
+  await page.evaluate('window.scrollTo(0, 0)'); // the top of the view, with the header
   await page.screenshot({ path: file, animations: 'disabled' });
   await page.setViewportSize(original);
   await page.emulateMedia({ colorScheme: 'light' });
