@@ -20,11 +20,13 @@ import { createProductsService } from './products/products.service.js';
 import { installApiDocs } from './shared/api-docs.js';
 import cookie from '@fastify/cookie';
 import { createApiAuth, installApiAuth, type Authenticator } from './shared/auth.js';
+import { answerClientError, answerFrameworkError } from './shared/client-errors.js';
 import { installCrossSiteCheck } from './shared/cross-site.js';
 import { installErrorHandling } from './shared/error-handling.js';
 import { ErrorResponse, ValidationErrorResponse } from './shared/http.schemas.js';
 import { installMetrics } from './shared/metrics.js';
 import { requestIdOf } from './shared/request-id.js';
+import { installSecurityHeaders } from './shared/security-headers.js';
 import { installValidatorCompiler } from './shared/validator-compiler.js';
 import { PRODUCT_VERSION } from './shared/version.js';
 import { sessionRoutes } from './session/session.routes.js';
@@ -69,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installValidatorCompiler(app);
   installErrorHandling(app);
+  await installSecurityHeaders(app);
   installCrossSiteCheck(app);
   await app.register(cookie);
   const sessions = createSessionService({ apiToken: config.apiToken, ttlHours: config.sessionTtlHours });

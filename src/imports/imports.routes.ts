@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HttpError, RequestValidationError } from '../shared/http-errors.js';
 import { commonErrorResponses } from '../shared/http.schemas.js';
-import { RAW_UPLOAD_TYPES, UploadQuery } from './imports.schemas.js';
+import { CONTROL_CHARACTERS, RAW_UPLOAD_TYPES, UploadQuery } from './imports.schemas.js';
 import type { ImportsService } from './imports.service.js';
 
 const tags = ['imports'];
@@ -12,6 +12,12 @@ const error = Type.Ref('ErrorResponse');
 function baseName(filename: string): string {
   const name = filename.split(/[\\/]/).pop()?.trim() ?? '';
   return name.slice(0, 255) || 'upload.csv';
+}
+
+/** A multipart body the parser cannot make sense of (no or wrong boundary, cut off) is a 400. */
+function asMalformedMultipart(error: unknown): never {
+  if (error instanceof HttpError || typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
+  throw new HttpError(400, `Malformed multipart body: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /**
@@ -35,7 +41,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService;
         description: [
           'Either `multipart/form-data` with the file in the field `file`, or the file as the raw body with `Content-Type: text/csv` (or `application/gzip` for .csv.gz) and its name in `?filename=`.',
           'The file is streamed to disk (never held in memory), its SHA-256 recorded; gzip is recognised by its content.',
-          `Over MAX_UPLOAD_BYTES: 413 and nothing is kept. The header row is checked before answering: an empty file, no header, binary data or a missing \`sku\` or \`name\` column gives 400 with a message naming the problem.`,
+          `Over MAX_UPLOAD_BYTES: 413 and nothing is kept. A malformed multipart body (no or wrong boundary) or a body cut off before its end: 400, nothing kept. A multipart file name with control characters: 422; only the first file part is read. The header row is checked before answering: an empty file, no header, binary data or a missing \`sku\` or \`name\` column gives 400 with a message naming the problem.`,
           'Otherwise 202 with the queued job; follow it at `/api/progress/{id}`.',
         ].join(' '),
         consumes: ['multipart/form-data', ...RAW_UPLOAD_TYPES],
@@ -51,9 +57,12 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ imports: ImportsService;
       }
       let accepted;
       if (request.isMultipart()) {
-        const part = await request.file();
+        const part = await request.file().catch(asMalformedMultipart);
         if (!part || part.fieldname !== 'file') {
           throw new RequestValidationError([{ loc: ['body', 'file'], msg: 'send the CSV file in the multipart field "file"', type: 'missing' }]);
+        }
+        if (CONTROL_CHARACTERS.test(part.filename)) {
+          throw new RequestValidationError([{ loc: ['body', 'file', 'filename'], msg: 'the file name must not contain control characters', type: 'string_pattern_mismatch' }]);
         }
         accepted = await imports.upload({ stream: part.file, filename: baseName(part.filename) });
       } else {

@@ -21,6 +21,15 @@ export class UploadTooLargeError extends HttpError {
 }
 
 /**
+ * The request body itself failed (cut off, malformed multipart): the client's fault, a 400,
+ * unless it already says what it is (e.g. the multipart size limit's 413).
+ */
+function asUnreadableUpload(error: unknown): unknown {
+  if (error instanceof HttpError || typeof (error as { statusCode?: unknown }).statusCode === 'number') return error;
+  return new HttpError(400, `The upload could not be read to its end: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/**
  * Streams an upload to `directory/<name>` (never holding it in memory), hashing it on
  * the way. Over `maxBytes` it stops with UploadTooLargeError and nothing of it is kept.
  */
@@ -39,11 +48,14 @@ export async function storeUpload(source: Readable, directory: string, name: str
       callback(null, chunk);
     },
   });
+  // The source may have failed before we were handed it (then only `errored` tells).
+  let sourceError: unknown = source.errored;
+  source.once('error', (error) => (sourceError ??= error));
   try {
     await pipeline(source, meter, createWriteStream(partial, { flags: 'wx' }));
   } catch (error) {
     await rm(partial, { force: true });
-    throw error;
+    throw error === sourceError ? asUnreadableUpload(error) : error;
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const finalPath = path.join(directory, gzip ? `${name}.csv.gz` : `${name}.csv`);

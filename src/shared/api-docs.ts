@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { DOCS_SECURITY_HEADERS } from './security-headers.js';
 
 const require = createRequire(import.meta.url);
 const redocBundle = require.resolve('redoc/bundles/redoc.standalone.js');
@@ -26,7 +27,12 @@ export async function installApiDocs(app: FastifyInstance, version: string): Pro
       info: {
         title: 'Product Importer API',
         version,
-        description: 'Import product catalogs from CSV, manage them, and notify other systems through signed webhooks.',
+        description: [
+          'Import product catalogs from CSV, manage them, and notify other systems through signed webhooks.',
+          'With API_TOKEN set, every route needs `Authorization: Bearer <token>` (or the session cookie from `POST /api/session`) and answers 401 without it,',
+          'except those marked with no security (health, docs, session). POST, PUT, PATCH and DELETE requests sent from another site',
+          '(`Origin` not this host, or `Sec-Fetch-Site: cross-site`/`same-site`) are refused with 403; JSON routes answer 415 to other content types.',
+        ].join(' '),
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
@@ -38,10 +44,10 @@ export async function installApiDocs(app: FastifyInstance, version: string): Pro
   await app.register(docsPages);
 }
 
-/** Every docs route in this scope (pages, assets, the document) is public. */
+/** Every docs route in this scope (pages, assets, the document) is public and gets the docs pages' CSP. */
 async function docsPages(docs: FastifyInstance): Promise<void> {
   docs.addHook('onRoute', (route) => {
-    route.config = { ...route.config, public: true };
+    route.config = { ...route.config, public: true, helmet: DOCS_SECURITY_HEADERS };
   });
   await docs.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -1,5 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionService } from '../../src/session/session.service.js';
+import { createFailureThrottle } from '../../src/session/session.throttle.js';
+import { serviceAvailable } from '../support/services.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const TOKEN = 's3cret-token';
@@ -131,5 +139,60 @@ describe('session cookies (stateless)', () => {
     expect(otherProcess.authenticator(request)).toBe(true);
     now += 1000;
     expect(otherProcess.authenticator(request)).toBe(false);
+  });
+});
+
+describe('the sign-in throttle', () => {
+  it('keeps at most maxClients addresses, dropping the oldest, and opens again after the window', () => {
+    let now = 0;
+    const throttle = createFailureThrottle({ maxFailures: 1, windowMs: 60_000, now: () => now, maxClients: 2 });
+    throttle.fail('a');
+    throttle.fail('b');
+    expect(throttle.blockedFor('a')).toBe(60);
+    throttle.fail('c'); // a third address: the oldest ('a') is dropped
+    expect(throttle.blockedFor('a')).toBe(0);
+    expect(throttle.blockedFor('b')).toBe(60);
+    now = 60_000;
+    expect(throttle.blockedFor('c')).toBe(0);
+  });
+});
+
+const opensslProblem = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'openssl is not installed (needed to make a test certificate)';
+  }
+})();
+
+describe.runIf(serviceAvailable(opensslProblem))('session cookie over HTTPS', () => {
+  it('is marked Secure when the request came over TLS', async () => {
+    const t = await startTestApp('sqlite', { API_TOKEN: TOKEN });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pi-tls-'));
+    const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    // The app's own request handling behind a TLS socket (what a server started with https would do).
+    const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (request, response) => t.app.routing(request, response));
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const setCookie = await new Promise<string[]>((resolve, reject) => {
+        const request = https.request(
+          { host: '127.0.0.1', port, path: '/api/session', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+          (response) => {
+            response.resume();
+            resolve(response.headers['set-cookie'] ?? []);
+          },
+        );
+        request.on('error', reject);
+        request.end(JSON.stringify({ token: TOKEN }));
+      });
+      expect(sessionCookie(setCookie)).toMatch(/; Secure/);
+    } finally {
+      server.close();
+      await t.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
