@@ -74,9 +74,21 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 export async function buildWeb(options: { force?: boolean; log?: (line: string) => void } = {}): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(line));
-  if (!options.force && !webBuildIsStale()) return;
+  if (!options.force && !webBuildIsStale()) {
+    log(`web UI up to date: ${kb(bundleSize().gzipBytes)} gzipped (npm run build:web rebuilds it)`);
+    return;
+  }
   const { build } = await import('vite');
-  await build({ configFile: path.join(webDir, 'vite.config.ts'), logLevel: 'warn' });
+  // Always the production build, also when called from the test runner (NODE_ENV=test would keep
+  // Preact's development code in the bundle).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: path.join(webDir, 'vite.config.ts'), mode: 'production', logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   writeCompressedCopies();
   const size = bundleSize();
   for (const file of size.files) log(`  web/dist/assets/${file.name}  ${kb(file.bytes)}  (gzip ${kb(file.gzipBytes)})`);

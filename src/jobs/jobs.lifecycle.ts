@@ -42,15 +42,19 @@ export async function endJob(
   ending: JobEnding,
 ): Promise<JobRow | undefined> {
   const now = new Date().toISOString();
-  const { ended, filePath } = await database.db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('jobs').select('file_path').where('id', '=', jobId).executeTakeFirst();
+  // Read before the transaction, so its first statement is the write: on SQLite a transaction that
+  // reads first and then writes fails at once ("database is locked", no busy wait) when another
+  // connection (a running import) committed in between. The path of an unfinished job does not change.
+  const before = await database.db.selectFrom('jobs').select('file_path').where('id', '=', jobId).executeTakeFirst();
+  const ended = await database.db.transaction().execute(async (trx) => {
     const row = await finishJob(trx, jobId, expected, ending, now);
     if (row) {
       const event = finishedJobEvent(row);
       await appendOutboxEvent(trx, event.type, event.data, now);
     }
-    return { ended: row, filePath: before?.file_path ?? null };
+    return row;
   });
+  const filePath = before?.file_path ?? null;
   if (ended && ending.forgetFile && filePath) await rm(filePath, { force: true });
   return ended;
 }

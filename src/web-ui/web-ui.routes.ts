@@ -34,8 +34,7 @@ export const webUiRoutes: FastifyPluginAsync<WebUiOptions> = async (app, { distD
   // Everything this plugin serves is public (contract: the UI's files need no token), including
   // the routes @fastify/static adds, which take no route config of their own.
   app.addHook('onRoute', (route) => {
-    // (The assertion only until branch hard-auth's FastifyContextConfig augmentation declares `public`.)
-    route.config = { ...route.config, public: true } as typeof route.config;
+    route.config = { ...route.config, public: true };
   });
 
   if (built && distDir) {

@@ -1,14 +1,20 @@
 import net from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_ROUTES } from '../../src/web-ui/web-ui.routes.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const TOKEN = 's3cret-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-/** The routes open without the token: probes, API docs and their assets, the sign-in. */
+/** The routes open without the token: probes, API docs and their assets, the sign-in, the web UI's pages and files. */
 function isPublic(url: string): boolean {
-  return ['/healthz', '/readyz', '/openapi.json', '/redoc', '/redoc/redoc.standalone.js', '/api/session'].includes(url) || url === '/docs' || url.startsWith('/docs/');
+  return (
+    ['/healthz', '/readyz', '/openapi.json', '/redoc', '/redoc/redoc.standalone.js', '/api/session', ...APP_ROUTES].includes(url) ||
+    url === '/docs' ||
+    url.startsWith('/docs/') ||
+    url.startsWith('/assets/')
+  );
 }
 
 /** A concrete path for a route pattern (`:id` and `*` filled in). */

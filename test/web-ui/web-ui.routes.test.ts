@@ -43,6 +43,9 @@ describe('web UI serving', () => {
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(response.headers['cache-control']).toBe('no-cache');
+      // The page works under the app's strict policy (its one script and stylesheet are files).
+      expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(response.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(response.body).toContain('<div id="app"></div>');
       expect(response.body).toContain(scriptPath);
     },

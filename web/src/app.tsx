@@ -1,6 +1,6 @@
 import { useSignal } from '@preact/signals';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { errorMessage } from './api/client';
 import { loadSession, signOut } from './api/session';
 import { needsSignIn, session } from './api/session-state';
@@ -82,9 +82,12 @@ function Main() {
     if (mustSignIn && path !== '/sign-in') route(signInUrl(url), true);
   }, [mustSignIn, path]);
 
-  // Focus the main region after a navigation, so keyboard and screen-reader users start at the new view.
+  // Focus the main region after a navigation (not on the first load, where the page's own autofocus
+  // applies), so keyboard and screen-reader users start at the new view.
+  const firstPath = useRef(path);
   useEffect(() => {
-    document.getElementById('main')?.focus({ preventScroll: true });
+    if (path !== firstPath.current) document.getElementById('main')?.focus({ preventScroll: true });
+    firstPath.current = '';
   }, [path]);
 
   if (failure.value) return <ErrorState message={failure.value} onRetry={check} />;

@@ -37,9 +37,15 @@ export async function launchBrowser(): Promise<Browser> {
   };
 }
 
-/** Fails the test on any script error the page throws (a broken view should not pass quietly). */
+/**
+ * Script errors the page throws and Content-Security-Policy refusals it logs, for a test to expect
+ * none of (a broken view, or one the server's CSP blocks in part, should not pass quietly).
+ */
 export function collectPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
+  });
   return errors;
 }

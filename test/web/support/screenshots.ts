@@ -20,7 +20,8 @@ export async function screenshot(page: Page, name: string): Promise<string[]> {
     for (const colorScheme of SCHEMES) {
       await page.emulateMedia({ colorScheme });
       const file = path.join(SCREENSHOT_DIR, `${name}-${width}-${colorScheme}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      // Transitions finished at once: the picture shows the scheme just switched to, not a blend.
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
       files.push(file);
     }
   }
@@ -35,4 +36,22 @@ export async function horizontalOverflow(page: Page): Promise<number> {
     const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
     return root.scrollWidth - root.clientWidth;
   });
+}
+
+/**
+ * One viewport-sized picture (not the full page, so it stays small enough to commit) for the
+ * README: `test-output/screenshots/docs/<name>.png`. Copied to docs/screenshots/ by hand.
+ */
+export async function docsScreenshot(page: Page, name: string, width: number, colorScheme: 'light' | 'dark'): Promise<string> {
+  const dir = path.join(SCREENSHOT_DIR, 'docs');
+  fs.mkdirSync(dir, { recursive: true });
+  const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.setViewportSize({ width, height: width < 600 ? 780 : 800 });
+  await page.emulateMedia({ colorScheme });
+  const file = path.join(dir, `${name}.png`);
+  await page.evaluate('window.scrollTo(0, 0)'); // the top of the view, with the header
+  await page.screenshot({ path: file, animations: 'disabled' });
+  await page.setViewportSize(original);
+  await page.emulateMedia({ colorScheme: 'light' });
+  return file;
 }

@@ -38,14 +38,16 @@ export function RejectedRows({ job }: { job: Job }) {
                 </th>
                 <th scope="col">SKU</th>
                 <th scope="col">Field</th>
-                <th scope="col">Problem</th>
+                <th scope="col" class="column-text">
+                  Problem
+                </th>
               </tr>
             </thead>
             <tbody>
               {rows.map((row) => (
                 <tr key={row.line}>
                   <td class="number">{row.line}</td>
-                  <td>{row.sku ?? '–'}</td>
+                  <td class="nowrap">{row.sku ?? '–'}</td>
                   <td>{row.field ?? 'whole row'}</td>
                   <td>{row.message}</td>
                 </tr>

@@ -33,6 +33,8 @@ export function useJobProgress(initial: Job, generation: number, onFinished: (jo
 
     const onEvent = (event: MessageEvent<string>) => {
       const next = JSON.parse(event.data) as JobProgressEvent;
+      // A late progress event never takes back an end this page already saw (e.g. the cancel's own answer).
+      if (event.type === 'progress' && isFinished(job.value)) return;
       job.value = next;
       if (next.status === 'running' && next.rows_per_second !== null) {
         const now = performance.now();
