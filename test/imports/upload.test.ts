@@ -45,8 +45,8 @@ describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
     expect(accepted.job_id).toBe(accepted.id);
     const done = await waitForJob(test.app, accepted.id);
     expect(done).toMatchObject({ status: 'completed', percent: 100, rows_processed: 50, inserted: 50, invalid: 0, bytes_processed: Buffer.byteLength(content) });
-    // A completed import's file is no longer kept.
-    expect(uploadedFiles(test).filter((name) => name.startsWith(accepted.id))).toEqual([]);
+    // A completed import's file is no longer kept (it is removed just after the job is marked completed).
+    await expect.poll(() => uploadedFiles(test).filter((name) => name.startsWith(accepted.id)), { timeout: 10_000 }).toEqual([]);
   });
 
   it('takes a raw text/csv body with ?filename=', async () => {

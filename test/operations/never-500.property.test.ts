@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { RouteEntry } from '../../src/shared/error-handling.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { webDistDir } from '../../scripts/build-web.js';
 import { createTestStore, testConfig, testDialects, type Dialect, type TestStore } from '../support/test-app.js';
 
 // The property: whatever the request (path, method, headers, query, body), the answer is below
@@ -301,7 +302,8 @@ describe.each(dialects)('never a 500, whatever the request (%s)', (dialect: Dial
       throw Object.assign(new Error('not resolvable in this test'), { code: 'ENOTFOUND' });
     };
     runtime = await openRuntime(config, undefined, { resolveHost, runWebhookDispatcher: false });
-    app = await buildApp({ ...runtime, resolveHost });
+    // The web UI's built files too (vitest's global setup builds them), so its routes are fuzzed as served.
+    app = await buildApp({ ...runtime, resolveHost, webDistDir });
     await app.ready();
   });
   afterAll(async () => {
