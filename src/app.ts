@@ -17,6 +17,7 @@ import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js
 import { productsRoutes } from './products/products.routes.js';
 import { Product } from './products/products.schemas.js';
 import { createProductsService } from './products/products.service.js';
+import type { SearchIndexer } from './search/search.indexer.js';
 import { installApiDocs } from './shared/api-docs.js';
 import { installApiAuth, type Authenticator } from './shared/auth.js';
 import { installErrorHandling } from './shared/error-handling.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   progressBus: ProgressBus;
   /** Wakes the webhook dispatcher after writes that append outbox events (Runtime has it; without it, the dispatcher's poll finds them). */
   outboxSignal?: OutboxSignal;
+  /** This process's search indexer, woken after API writes change searchable text (Runtime has it when it runs jobs). */
+  searchIndexer?: SearchIndexer | null;
   /** Resolves webhook hosts for the SSRF guard; default the system resolver. */
   resolveHost?: HostResolver;
   /** Further ways into /api/* besides the API token (e.g. the UI's session). */
@@ -82,7 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ];
   await app.register(operationsRoutes, { readinessChecks });
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
-  await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
+  const onSearchableChange = () => deps.searchIndexer?.wake();
+  await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal, onSearchableChange }) });
   const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
   await app.register(importsRoutes, { imports: createImportsService({ config, jobs }), maxUploadBytes: config.maxUploadBytes });

@@ -7,6 +7,7 @@ import type { JobQueue } from './jobs/jobs.queue.js';
 import { startUploadRetention } from './jobs/jobs.retention.js';
 import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
 import type { ReadinessCheck } from './operations/operations.routes.js';
+import { startSearchIndexer, type SearchIndexer } from './search/search.indexer.js';
 import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
@@ -25,6 +26,8 @@ export interface Runtime {
   outboxSignal: OutboxSignal;
   /** /readyz checks besides the database: Redis when configured. */
   readinessChecks: ReadinessCheck[];
+  /** The background search indexer, in processes that run jobs (null elsewhere). */
+  searchIndexer: SearchIndexer | null;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function openRuntime(
   const workers: Closable[] = [];
   const connections: Closable[] = [{ name: 'progress bus', close: () => progressBus.close() }];
   const readinessChecks: ReadinessCheck[] = [];
+  let searchIndexer: SearchIndexer | null = null;
   if (config.redisUrl) {
     const redisCheck = await createRedisReadinessCheck(config.redisUrl);
     readinessChecks.push(redisCheck);
@@ -79,6 +83,9 @@ export async function openRuntime(
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       workers.push(startUploadRetention(database, config, (error) => onBackgroundError('upload retention', error)));
+      const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
+      searchIndexer = indexer;
+      workers.push({ name: 'search indexer', close: () => indexer.close() });
       await resumeUnfinishedJobs(database, jobQueue);
     }
     if (options.runWebhookDispatcher ?? true) {
@@ -95,5 +102,5 @@ export async function openRuntime(
     await close();
     throw error;
   }
-  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, close };
+  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, searchIndexer, close };
 }

@@ -108,11 +108,16 @@ export type ProductListQuery = Static<typeof ProductListQuery>;
 
 export const ProductPage = Type.Object({
   items: Type.Array(Type.Ref('Product')),
-  total: Type.Integer(),
+  total: Type.Integer({
+    description:
+      'Matching products. A text search (q, name, description) stops counting past 10,000: then total is 10000 and total_exact false.',
+  }),
+  total_exact: Type.Boolean({ description: 'False when total is a lower bound (a text search matching more than 10,000 products).' }),
   page: Type.Integer(),
   page_size: Type.Integer(),
   pages: Type.Integer({ description: 'ceil(total / page_size); 0 when nothing matches.' }),
 });
+export type ProductPage = Static<typeof ProductPage>;
 
 export const DeleteProductQuery = Type.Object({
   soft: Type.Optional(Type.Boolean({ default: false, description: 'Mark inactive instead of deleting.' })),

@@ -6,6 +6,8 @@ import * as addJobCsvColumns from './0004_add_job_csv_columns.js';
 import * as createWebhooks from './0005_create_webhooks.js';
 import * as createWebhookDeliveries from './0006_create_webhook_deliveries.js';
 import * as speedUpProductList from './0007_speed_up_product_list.js';
+import * as createProductSearch from './0010_create_product_search.js';
+import * as indexProductPrice from './0011_index_product_price.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '0005_create_webhooks': createWebhooks,
   '0006_create_webhook_deliveries': createWebhookDeliveries,
   '0007_speed_up_product_list': speedUpProductList,
+  '0010_create_product_search': createProductSearch,
+  '0011_index_product_price': indexProductPrice,
 };
