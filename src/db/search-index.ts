@@ -1,5 +1,6 @@
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import { openSqliteConnection, type Database } from './database.js';
+import type { Tables } from './database.schema.js';
 import { escapeLike, isPostgres } from './sql-fragments.js';
 
 // The product search index (migration 0010), the one place that knows how each database keeps it.
@@ -49,7 +50,7 @@ function trigramQuery(folded: string): string {
  * not indexed yet. Null when the index cannot narrow the search (SQLite, terms under 3 characters):
  * the caller scans. Always combine with the exact predicate.
  */
-export function searchCandidates(db: Kysely<any>, term: string): Expression<SqlBool> | null {
+export function searchCandidates(db: Kysely<Tables>, term: string): Expression<SqlBool> | null {
   if (isPostgres(db)) {
     // The GIN index serves terms of 3+ characters; shorter ones scan the folded text, which
     // is still several times faster than ILIKE over three columns.
@@ -69,7 +70,7 @@ export function searchCandidates(db: Kysely<any>, term: string): Expression<SqlB
  * Marks products for re-indexing after their text changed through the API (their search stays
  * exact meanwhile: unindexed rows are always candidates). Call inside the write's transaction.
  */
-export async function markForSearchIndexing(db: Kysely<any>, ids: readonly number[]): Promise<void> {
+export async function markForSearchIndexing(db: Kysely<Tables>, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
   if (isPostgres(db)) {
     // DO UPDATE (not DO NOTHING) takes the row lock, so a write never slips past an indexer
@@ -82,7 +83,7 @@ export async function markForSearchIndexing(db: Kysely<any>, ids: readonly numbe
 }
 
 /** How many products are waiting to be indexed. */
-export async function countUnindexedProducts(db: Kysely<any>): Promise<number> {
+export async function countUnindexedProducts(db: Kysely<Tables>): Promise<number> {
   const query = isPostgres(db)
     ? sql<{ count: string | number }>`select count(*) as count from product_search_queue`
     : sql<{ count: number }>`select count(*) as count from products where search_dirty > 0`;
@@ -91,7 +92,7 @@ export async function countUnindexedProducts(db: Kysely<any>): Promise<number> {
 }
 
 /** Empties the index and marks every product for indexing (`npm run reindex`). */
-export async function resetSearchIndex(db: Kysely<any>): Promise<void> {
+export async function resetSearchIndex(db: Kysely<Tables>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     if (isPostgres(db)) {
       await sql`delete from product_search`.execute(trx);
@@ -129,7 +130,7 @@ export function openSearchIndexWriter(database: Database): SearchIndexWriter {
   return { indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined };
 }
 
-async function indexPostgresBatch(db: Kysely<any>, limit: number): Promise<IndexBatchResult> {
+async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<IndexBatchResult> {
   // One statement: claim ids (skipping those an import or API write holds: they will be
   // queued again when it commits), read their text, upsert it. A writer that changes a
   // claimed product after this read re-queues it (markForSearchIndexing and the import's
