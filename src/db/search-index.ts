@@ -54,10 +54,13 @@ export function searchCandidates(db: Kysely<Tables>, term: string): Expression<S
   if (isPostgres(db)) {
     // The GIN index serves terms of 3+ characters; shorter ones scan the folded text, which
     // is still several times faster than ILIKE over three columns.
+    // = any(array(…)): the candidates are gathered once, then looked up by primary key. As a
+    // plain IN, stale statistics (right after an import) made the planner rescan the index
+    // table once per product (measured: 30 s for 10k rows).
     const pattern = `%${escapeLike(term)}%`;
-    return sql<SqlBool>`products.id in (
+    return sql<SqlBool>`products.id = any(array(
       select product_id from product_search where text like lower(${pattern}) escape '\\'
-      union all select product_id from product_search_queue)`;
+      union all select product_id from product_search_queue))`;
   }
   const folded = foldForSearch(term);
   if ([...folded].length < MIN_INDEXED_TERM_LENGTH) return null;
@@ -142,7 +145,7 @@ async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<In
     written as (
       insert into product_search (product_id, text)
       select p.id, lower(p.sku || E'\\n' || p.name || E'\\n' || coalesce(p.description, ''))
-        from products p join claimed c on c.product_id = p.id
+        from products p where p.id = any(array(select product_id from claimed))
       on conflict (product_id) do update set text = excluded.text
       returning 1)
     select count(*) as count from claimed`.execute(db);

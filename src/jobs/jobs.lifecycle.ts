@@ -42,14 +42,18 @@ export async function endJob(
   ending: JobEnding,
 ): Promise<JobRow | undefined> {
   const now = new Date().toISOString();
-  const { ended, filePath } = await database.db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('jobs').select('file_path').where('id', '=', jobId).executeTakeFirst();
+  // Read before the transaction, which then starts with its write: on SQLite a transaction that
+  // reads first fails at once ("database is locked") if another connection (the search
+  // indexer, an API write) committed in between, instead of waiting for the lock.
+  const before = await database.db.selectFrom('jobs').select('file_path').where('id', '=', jobId).executeTakeFirst();
+  const filePath = before?.file_path ?? null;
+  const ended = await database.db.transaction().execute(async (trx) => {
     const row = await finishJob(trx, jobId, expected, ending, now);
     if (row) {
       const event = finishedJobEvent(row);
       await appendOutboxEvent(trx, event.type, event.data, now);
     }
-    return { ended: row, filePath: before?.file_path ?? null };
+    return row;
   });
   if (ended && ending.forgetFile && filePath) await rm(filePath, { force: true });
   return ended;

@@ -64,7 +64,7 @@ function orderOf(query: ProductExportQuery): ProductOrder {
 }
 
 export interface ProductsService {
-  list(query: ProductListQuery): Promise<ProductPage>;
+  list(query: ProductListQuery): Promise<Omit<ProductPage, 'items'> & { items: Product[] }>;
   get(id: number): Promise<Product>;
   create(input: ProductCreate): Promise<Product>;
   update(id: number, input: ProductUpdate): Promise<Product>;

@@ -62,18 +62,17 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
     for (;;) {
       if (closed) return;
       const started = performance.now();
-      const { indexed, busy } = await writer.indexBatch(batchSize);
+      const limit = batchSize;
+      const { indexed, busy } = await writer.indexBatch(limit);
       if (busy) {
         await delay(BUSY_RETRY_MS);
         continue;
       }
       const elapsed = performance.now() - started;
-      if (indexed === batchSize) {
-        // Aim each full batch at the target duration (measured, so it follows the machine's load).
-        const scaled = Math.round((batchSize * targetBatchMs) / Math.max(elapsed, 1));
-        batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, batchSize * 2)));
-      }
-      if (indexed < batchSize) return;
+      if (indexed < limit) return;
+      // Aim each full batch at the target duration (measured, so it follows the machine's load).
+      const scaled = Math.round((limit * targetBatchMs) / Math.max(elapsed, 1));
+      batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, limit * 2)));
       await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
     }
   }
