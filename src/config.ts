@@ -14,6 +14,8 @@ export interface Config {
   /** How long the file of a failed or cancelled import is kept for a retry before it is deleted. */
   uploadRetentionHours: number;
   apiToken: string | null;
+  /** Whether processes that run jobs also run the background search indexer (off: searches stay exact, only slower). */
+  searchIndexer: boolean;
   webhooks: WebhookConfig;
   logLevel: string;
 }
@@ -58,6 +60,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),
     apiToken: readString(env, 'API_TOKEN'),
+    searchIndexer: readBoolean(env, 'SEARCH_INDEXER', true),
     webhooks: {
       allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),

@@ -83,9 +83,11 @@ export async function openRuntime(
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       workers.push(startUploadRetention(database, config, (error) => onBackgroundError('upload retention', error)));
-      const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
-      searchIndexer = indexer;
-      workers.push({ name: 'search indexer', close: () => indexer.close() });
+      if (config.searchIndexer) {
+        const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
+        searchIndexer = indexer;
+        workers.push({ name: 'search indexer', close: () => indexer.close() });
+      }
       await resumeUnfinishedJobs(database, jobQueue);
     }
     if (options.runWebhookDispatcher ?? true) {

@@ -25,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 async function createSqliteSearch(db: Kysely<any>): Promise<void> {
   // Every existing row starts dirty: the indexer fills the index after the upgrade.
   await sql`alter table products add column search_dirty integer not null default 1`.execute(db);
-  await sql`create index products_search_dirty_idx on products (id) where search_dirty = 1`.execute(db);
+  await sql`create index products_search_dirty_idx on products (id) where search_dirty > 0`.execute(db);
   await sql`create virtual table product_search using fts5(
     text, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1, detail = none)`.execute(db);
   await sql`create trigger products_search_after_delete after delete on products begin
