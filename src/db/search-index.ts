@@ -116,6 +116,12 @@ export interface IndexBatchResult {
 }
 
 export interface SearchIndexWriter {
+  /**
+   * How long one batch should take. SQLite: short, as a batch holds the database's only write
+   * lock (imports and API writes wait meanwhile). PostgreSQL: longer batches cost no one a wait
+   * (rows are locked one by one) and feed the GIN index in fewer, larger steps.
+   */
+  readonly targetBatchMs: number;
   /** Indexes up to `limit` waiting products in one transaction. */
   indexBatch(limit: number): Promise<IndexBatchResult>;
   /** Idempotent. */
@@ -130,7 +136,7 @@ export interface SearchIndexWriter {
 export function openSearchIndexWriter(database: Database): SearchIndexWriter {
   if (database.config.dialect === 'sqlite') return openSqliteIndexWriter(database.config.file);
   const { db } = database;
-  return { indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined };
+  return { targetBatchMs: 250, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined };
 }
 
 async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<IndexBatchResult> {
@@ -181,6 +187,7 @@ function openSqliteIndexWriter(file: string): SearchIndexWriter {
   });
   let closed = false;
   return {
+    targetBatchMs: 25,
     async indexBatch(limit) {
       // Look with a read first (never waits in WAL mode): an idle poll takes no write lock.
       if (anyDirty.get() === undefined) return { indexed: 0, busy: false };

@@ -13,8 +13,6 @@ import { openSearchIndexWriter, type SearchIndexWriter } from '../db/search-inde
 
 export interface SearchIndexerOptions {
   database: Database;
-  /** How long one batch should hold the write lock (SQLite); batch sizes adapt to it. */
-  targetBatchMs?: number;
   /** Safety net for rows written by other processes or threads (imports run in worker threads). */
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
@@ -30,14 +28,15 @@ export interface SearchIndexer {
 }
 
 const MIN_BATCH = 50;
-const MAX_BATCH = 5_000;
+const MAX_BATCH = 20_000;
 /** After SQLITE_BUSY (an import's batch holds the write lock): try again this soon. */
 const BUSY_RETRY_MS = 10;
 const ERROR_RETRY_MS = 1_000;
 
 export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer {
-  const { database, targetBatchMs = 25, pollIntervalMs = 500, onError = () => undefined } = options;
+  const { database, pollIntervalMs = 500, onError = () => undefined } = options;
   const writer: SearchIndexWriter = openSearchIndexWriter(database);
+  const { targetBatchMs } = writer;
   let batchSize = 500;
   let closed = false;
   let wakeUp: (() => void) | null = null;
