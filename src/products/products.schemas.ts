@@ -84,7 +84,13 @@ export type ProductSortField = (typeof PRODUCT_SORT_FIELDS)[number];
 
 /** Filters shared by the list and the CSV export. */
 const filterFields = {
-  q: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of sku, name or description.' })),
+  q: Type.Optional(
+    Type.String({
+      maxLength: 255,
+      description:
+        'Case-insensitive substring of sku, name or description (literal: % _ \\ match themselves). Answered from a trigram index for 3+ characters; shorter terms scan. The list counts at most 10,000 matches (see total_exact).',
+    }),
+  ),
   search: Type.Optional(Type.String({ maxLength: 255, description: 'Alias of q.' })),
   sku: Type.Optional(Type.String({ maxLength: SKU_MAX_LENGTH, description: 'Case-insensitive prefix of sku.' })),
   name: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of name.' })),
