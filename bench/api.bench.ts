@@ -7,7 +7,7 @@
 // schema of its own, filled by COPY with the secondary indexes built afterwards, then
 // VACUUM ANALYZE (what autovacuum would have done), and dropped at the end.
 //
-// Options (environment): BENCH_ROWS (default 1000000), BENCH_REQUESTS per case (200),
+// Options (environment): BENCH_ROWS (default 1000000), BENCH_CASES (regular expression on case names), BENCH_REQUESTS per case (200),
 // BENCH_CASE_SECONDS, the most time spent measuring one case (20), BENCH_DIALECTS
 // ("sqlite,postgres"), TEST_DATABASE_URL (postgres://root@127.0.0.1:5432/test).
 import { createHash, randomBytes } from 'node:crypto';
@@ -46,7 +46,10 @@ const loadAtStart = loadAverage();
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const cacheDir = path.join(benchDir, '.cache');
 
-const CASES: { name: string; query: string }[] = [
+/** BENCH_CASES: a regular expression choosing cases by name (default all). */
+const CASE_FILTER = new RegExp(process.env.BENCH_CASES ?? '');
+
+const ALL_CASES: { name: string; query: string }[] = [
   { name: 'first page', query: '' },
   { name: 'deep page (5,000)', query: 'page=5000' },
   { name: `q common ("${COMMON_WORD}")`, query: `q=${COMMON_WORD}` },
@@ -70,6 +73,8 @@ const CASES: { name: string; query: string }[] = [
   { name: 'sort price desc', query: 'sort=price&order=desc' },
   { name: 'sort updated_at desc', query: 'sort=updated_at&order=desc' },
 ];
+
+const CASES = ALL_CASES.filter(({ name }) => CASE_FILTER.test(name));
 
 /** Deterministic timestamps: creation a few seconds apart, updates spread over a year after. */
 function timestampsOf(index: number): { createdAt: string; updatedAt: string } {

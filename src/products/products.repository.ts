@@ -32,7 +32,11 @@ export interface NewProductRow {
 
 type ProductQuery<O> = SelectQueryBuilder<Tables, 'products', O>;
 
-function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter): ProductQuery<O> {
+/**
+ * `activeByIndex: false` keeps the planner off the (active, id) index (`active + 0` is no column),
+ * for plans that must walk the sort order's index instead.
+ */
+function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter, activeByIndex = true): ProductQuery<O> {
   let filtered = query;
   if (filter.q) {
     const { q } = filter;
@@ -47,7 +51,10 @@ function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFil
   if (filter.sku) filtered = filtered.where(startsWith('sku_key', skuKey(filter.sku)));
   if (filter.name) filtered = filtered.where(containsInsensitive(db, 'name', filter.name));
   if (filter.description) filtered = filtered.where(containsInsensitive(db, 'description', filter.description));
-  if (filter.active !== undefined) filtered = filtered.where('active', '=', filter.active ? 1 : 0);
+  if (filter.active !== undefined) {
+    const active = filter.active ? 1 : 0;
+    filtered = activeByIndex ? filtered.where('active', '=', active) : filtered.where(sql<number>`active + 0`, '=', active);
+  }
   return filtered;
 }
 
@@ -155,8 +162,9 @@ export async function listProducts(
     .then((row) => Number(row.total));
   const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
   // Few matches: sort them, read from the candidates. Many: walk the order's index checking
-  // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches.
-  const rows = await readPage(totalExact ? narrowed : base);
+  // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
+  // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
+  const rows = await readPage(totalExact ? narrowed : applyFilter(db, db.selectFrom('products'), filter, false));
   return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
 }
 
