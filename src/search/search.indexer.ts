@@ -98,16 +98,17 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
     }
   })();
 
+  const wake = () => {
+    wakeRequested = true;
+    wakeUp?.();
+  };
   let closing: Promise<void> | null = null;
   return {
-    wake() {
-      wakeRequested = true;
-      wakeUp?.();
-    },
+    wake,
     whenCaughtUp() {
       return new Promise((resolve) => {
         waiters.push({ after: passesStarted, resolve });
-        this.wake();
+        wake();
       });
     },
     close() {
