@@ -12,8 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { request } from 'undici';
+import { createDatabase } from '../src/db/database.js';
+import { countUnindexedProducts } from '../src/db/search-index.js';
 import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { freePort } from '../test/support/ports.js';
@@ -35,8 +38,17 @@ interface ImportRun {
   p50: number;
   p99: number;
   apiRequests: number;
+  /** A search (q) every 200 ms during the import. */
+  searchP50: number;
+  searchP99: number;
+  searches: number;
+  /** Seconds from the job's completion until no row waited for the search indexer (null: indexer off). */
+  indexCaughtUpSeconds: number | null;
   counts: string;
 }
+
+/** The term the search prober asks for: two syllables of the generated vocabulary. */
+const SEARCH_TERM = 'velquo';
 
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -90,8 +102,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] as number;
 }
 
-/** Uploads `file`, follows its SSE stream to the terminal event, sampling RSS and API latency meanwhile. */
-async function importThroughServer(server: Server, file: CatalogFile, label: string): Promise<ImportRun> {
+/** Latencies of GET `path` issued every `intervalMs` while `running()`. */
+async function probe(base: string, path: string, intervalMs: number, running: () => boolean): Promise<number[]> {
+  const latencies: number[] = [];
+  while (running()) {
+    const t0 = performance.now();
+    const response = await request(`${base}${path}`);
+    await response.body.dump();
+    latencies.push(performance.now() - t0);
+    await sleep(intervalMs);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+/**
+ * Uploads `file`, follows its SSE stream to the terminal event, sampling RSS, list latency and
+ * search latency meanwhile; then, when `unindexed` is given, times the search indexer's catch-up.
+ */
+async function importThroughServer(
+  server: Server,
+  file: CatalogFile,
+  label: string,
+  unindexed: (() => Promise<number>) | null,
+): Promise<ImportRun> {
   const upload = await request(`${server.base}/api/upload?filename=${encodeURIComponent(path.basename(file.file))}`, {
     method: 'POST',
     headers: { 'content-type': 'text/csv' },
@@ -110,16 +143,8 @@ async function importThroughServer(server: Server, file: CatalogFile, label: str
       await sleep(50);
     }
   })();
-  const latencies: number[] = [];
-  const prober = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      const response = await request(`${server.base}/api/products?page_size=20&sort=name`);
-      await response.body.dump();
-      latencies.push(performance.now() - t0);
-      await sleep(50);
-    }
-  })();
+  const listProber = probe(server.base, '/api/products?page_size=20&sort=name', 50, () => running);
+  const searchProber = probe(server.base, `/api/products?q=${SEARCH_TERM}`, 200, () => running);
 
   const progress = await request(`${server.base}/api/progress/${accepted.job_id}`, { headers: { accept: 'text/event-stream' } });
   let buffer = '';
@@ -137,10 +162,15 @@ async function importThroughServer(server: Server, file: CatalogFile, label: str
     if (terminal) break;
   }
   const seconds = (performance.now() - started) / 1000;
+  const completed = performance.now();
   running = false;
-  await Promise.all([sampler, prober]);
+  const [, sorted, searches] = await Promise.all([sampler, listProber, searchProber]);
   progress.body.destroy();
-  const sorted = [...latencies].sort((a, b) => a - b);
+  let indexCaughtUpSeconds: number | null = null;
+  if (unindexed) {
+    while ((await unindexed()) > 0) await sleep(100);
+    indexCaughtUpSeconds = (performance.now() - completed) / 1000;
+  }
   const data = terminal?.data ?? {};
   return {
     label,
@@ -150,7 +180,11 @@ async function importThroughServer(server: Server, file: CatalogFile, label: str
     peakRssMb: Math.round(peakRss / 1024),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
-    apiRequests: latencies.length,
+    apiRequests: sorted.length,
+    searchP50: percentile(searches, 0.5),
+    searchP99: percentile(searches, 0.99),
+    searches: searches.length,
+    indexCaughtUpSeconds,
     counts: `ins ${data.inserted} upd ${data.updated} unch ${data.unchanged} inv ${data.invalid}${data.error ? ` error: ${data.error}` : ''}`,
   };
 }
@@ -233,10 +267,32 @@ async function main(): Promise<void> {
         await withPostgres(postgresUrl, (client) => client.query(`create database ${database}`));
         env.DATABASE_URL = databaseUrl(postgresUrl, database);
       }
+      if (file === reference) {
+        // The same import on an empty database without the search indexer, for comparison.
+        const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-bench-'));
+        const bareDatabase = `pi_bench_${randomBytes(4).toString('hex')}`;
+        const bareEnv: Record<string, string> = { DATA_DIR: bareDir, SEARCH_INDEXER: 'false' };
+        if (dialect === 'postgres') {
+          await withPostgres(postgresUrl, (client) => client.query(`create database ${bareDatabase}`));
+          bareEnv.DATABASE_URL = databaseUrl(postgresUrl, bareDatabase);
+        }
+        const bare = await startServer(bareEnv);
+        try {
+          runs.push(await importThroughServer(bare, file, `${dialect} import ${file.rows}, search indexer off`, null));
+        } finally {
+          await bare.stop();
+          fs.rmSync(bareDir, { recursive: true, force: true });
+          if (dialect === 'postgres') await withPostgres(postgresUrl, (client) => client.query(`drop database if exists ${bareDatabase}`));
+        }
+      }
       const server = await startServer(env);
+      const searchDatabase = createDatabase(
+        dialect === 'postgres' ? { dialect: 'postgres', url: databaseUrl(postgresUrl, database) } : { dialect: 'sqlite', file: path.join(dataDir, 'products.db') },
+      );
+      const unindexed = () => countUnindexedProducts(searchDatabase.db);
       try {
-        runs.push(await importThroughServer(server, file, `${dialect} import ${file.rows}`));
-        if (file === reference) runs.push(await importThroughServer(server, file, `${dialect} re-import ${file.rows}`));
+        runs.push(await importThroughServer(server, file, `${dialect} import ${file.rows}`, unindexed));
+        if (file === reference) runs.push(await importThroughServer(server, file, `${dialect} re-import ${file.rows}`, unindexed));
         if (file === reference && dialect === 'postgres') {
           const url = databaseUrl(postgresUrl, database);
           await withPostgres(url, (client) =>
@@ -251,15 +307,21 @@ async function main(): Promise<void> {
           if (!hasCommand('sqlite3')) {
             notes.push('sqlite3 CLI not installed (apt-get install -y sqlite3): SQLite floor skipped');
           } else {
-            // An empty database with our schema: the server's, emptied.
+            // An empty database with our schema: the server's, emptied, without the search index
+            // (the CLI may be older than FTS5's contentless_delete, and the floor imports without it).
             const floorDb = path.join(dataDir, 'floor.db');
             fs.copyFileSync(path.join(dataDir, 'products.db'), floorDb);
-            timed('sqlite3', [floorDb], 'pragma journal_mode = delete; delete from products; vacuum;');
+            const floor = new BetterSqlite3(floorDb);
+            floor.exec(`drop trigger products_search_after_delete; drop table product_search;
+              drop index products_search_dirty_idx; alter table products drop column search_dirty;
+              delete from products; pragma journal_mode = delete; vacuum;`);
+            floor.close();
             floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (empty)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
             floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (re-import)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
           }
         }
       } finally {
+        await searchDatabase.close();
         await server.stop();
         fs.rmSync(dataDir, { recursive: true, force: true });
         if (dialect === 'postgres') await withPostgres(postgresUrl, (client) => client.query(`drop database if exists ${database}`));
@@ -269,11 +331,13 @@ async function main(): Promise<void> {
 
   console.log(`\nImport benchmark — ${notes.join('; ')}; load average at end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(`Files: ${files.map((file) => `${file.rows} rows, ${(file.bytes / 1e6).toFixed(1)} MB`).join('; ')}\n`);
-  console.log('| run | rows | seconds (202 -> terminal) | rows/s | peak RSS MB | GET /api/products p50 / p99 ms (n) | status / counts |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log(
+    `| run | rows | seconds (202 -> terminal) | rows/s | peak RSS MB | GET /api/products p50 / p99 ms (n) | q=${SEARCH_TERM} every 200 ms p50 / p99 ms (n) | search index caught up after completion (s) | status / counts |`,
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const run of runs) {
     console.log(
-      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.status}: ${run.counts} |`,
+      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches}) | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
     );
   }
   console.log(`\n| floor (same ${reference.rows}-row file) | seconds | rows/s |\n| --- | ---: | ---: |`);

@@ -25,6 +25,8 @@ export interface Config {
   apiToken: string | null;
   /** How long a web UI session (cookie) lasts. */
   sessionTtlHours: number;
+  /** Whether processes that run jobs also run the background search indexer (off: searches stay exact, only slower). */
+  searchIndexer: boolean;
   webhooks: WebhookConfig;
   logLevel: string;
 }
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     apiToken: readString(env, 'API_TOKEN'),
     sessionTtlHours: readInteger(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
+    searchIndexer: readBoolean(env, 'SEARCH_INDEXER', true),
     webhooks: {
       allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),

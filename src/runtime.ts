@@ -9,6 +9,7 @@ import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.
 import type { ReadinessCheck } from './operations/operations.routes.js';
 import { openOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
 import { startRetention, type RetentionTask } from './shared/retention.js';
+import { startSearchIndexer, type SearchIndexer } from './search/search.indexer.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
 import { webhookRetentionTasks } from './webhooks/webhooks.retention.js';
@@ -27,6 +28,8 @@ export interface Runtime {
   outboxSignal: OutboxSignal;
   /** /readyz checks besides the database: Redis when configured. */
   readinessChecks: ReadinessCheck[];
+  /** The background search indexer, in processes that run jobs (null elsewhere). */
+  searchIndexer: SearchIndexer | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,7 @@ export async function openRuntime(
     { name: 'outbox signal', close: () => outboxSignal.close() },
   ];
   const readinessChecks: ReadinessCheck[] = [];
+  let searchIndexer: SearchIndexer | null = null;
   if (config.redisUrl) {
     const redisCheck = await createRedisReadinessCheck(config.redisUrl);
     readinessChecks.push(redisCheck);
@@ -96,6 +100,11 @@ export async function openRuntime(
       const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
+      if (config.searchIndexer) {
+        const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
+        searchIndexer = indexer;
+        workers.push({ name: 'search indexer', close: () => indexer.close() });
+      }
       await resumeUnfinishedJobs(database, jobQueue);
     }
     workers.push(
@@ -119,5 +128,5 @@ export async function openRuntime(
     await close();
     throw error;
   }
-  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, close };
+  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, searchIndexer, close };
 }

@@ -3,7 +3,7 @@ import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, ty
 // The few SQL expressions whose spelling differs between the dialects.
 // Repositories build queries from these and never ask which dialect they run on.
 
-function isPostgres(db: Kysely<any>): boolean {
+export function isPostgres(db: Kysely<any>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

@@ -53,7 +53,12 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
         updated_at = excluded.updated_at
       where (${changed.map((column) => `products.${column}`).join(', ')})
         is distinct from (${changed.map((column) => `excluded.${column}`).join(', ')})
-      returning (xmax = 0) as inserted)
+      returning id, (xmax = 0) as inserted),
+    -- For the background search indexer (src/db/search-index.ts). DO UPDATE, not DO NOTHING:
+    -- it waits for an indexer that has claimed one of these ids, so the id is queued again.
+    queued as (
+      insert into product_search_queue (product_id) select id from written
+      on conflict (product_id) do update set product_id = excluded.product_id)
     select count(*) filter (where inserted) as inserted, count(*) filter (where not inserted) as updated from written`;
   const upsertFirsts = upsert(1);
   const upsertLasts = upsert(2);

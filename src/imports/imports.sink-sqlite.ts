@@ -25,6 +25,9 @@ export const IMPORT_CACHE_KIB = 32_768;
  */
 const IMPORT_WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
+/** The columns the search index holds. */
+const SEARCHED_COLUMNS = new Set(['sku', 'name', 'description']);
+
 export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
   const connection = openSqliteConnection(file);
   try {
@@ -43,12 +46,17 @@ export async function openSqliteSink(file: string, options: SinkOptions): Promis
 
 function createSink(connection: BetterSqlite3.Database, { jobId, columns }: SinkOptions): ImportSink {
   const changed = updatedColumns(columns);
+  const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
+  // search_dirty (src/db/search-index.ts): 1 = new, 2 = text changed; the background indexer
+  // takes it from there, so the search index costs this statement one column.
+  const textChanged = changed.filter((column) => SEARCHED_COLUMNS.has(column)).map(isChanged).join(' or ');
   const upsert = (pass: number) =>
-    connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
-      select sku, sku_key, name, description, price_cents, active, @now, @now from import_staging where pass = ${pass}
+    connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at, search_dirty)
+      select sku, sku_key, name, description, price_cents, active, @now, @now, 1 from import_staging where pass = ${pass}
       on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
-        updated_at = excluded.updated_at
-      where ${changed.map((column) => `products.${column} is not excluded.${column}`).join(' or ')}`);
+        updated_at = excluded.updated_at,
+        search_dirty = case when ${textChanged} then 2 else products.search_dirty end
+      where ${changed.map(isChanged).join(' or ')}`);
   const upsertFirsts = upsert(1);
   const upsertLasts = upsert(2);
   const stage = connection.prepare(

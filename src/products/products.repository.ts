@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Tables, ProductsTable } from '../db/database.schema.js';
+import { searchCandidates } from '../db/search-index.js';
 import { containsInsensitive, countProducts, startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
 import type { ProductSortField } from './products.schemas.js';
@@ -31,7 +32,11 @@ export interface NewProductRow {
 
 type ProductQuery<O> = SelectQueryBuilder<Tables, 'products', O>;
 
-function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter): ProductQuery<O> {
+/**
+ * `activeByIndex: false` keeps the planner off the (active, id) index (`active + 0` is no column),
+ * for plans that must walk the sort order's index instead.
+ */
+function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter, activeByIndex = true): ProductQuery<O> {
   let filtered = query;
   if (filter.q) {
     const { q } = filter;
@@ -46,7 +51,10 @@ function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFil
   if (filter.sku) filtered = filtered.where(startsWith('sku_key', skuKey(filter.sku)));
   if (filter.name) filtered = filtered.where(containsInsensitive(db, 'name', filter.name));
   if (filter.description) filtered = filtered.where(containsInsensitive(db, 'description', filter.description));
-  if (filter.active !== undefined) filtered = filtered.where('active', '=', filter.active ? 1 : 0);
+  if (filter.active !== undefined) {
+    const active = filter.active ? 1 : 0;
+    filtered = activeByIndex ? filtered.where('active', '=', active) : filtered.where(sql<number>`active + 0`, '=', active);
+  }
   return filtered;
 }
 
@@ -74,26 +82,90 @@ function applyOrder<O>(query: ProductQuery<O>, { sort, order }: ProductOrder): P
   return primary.orderBy(sql`id ${direction}`);
 }
 
+/**
+ * A text search (q, name, description) counts at most this many matches: past it the list says
+ * `total_exact: false` (API.md), so a common term never makes the server count a million rows.
+ */
+export const TEXT_SEARCH_COUNT_LIMIT = 10_000;
+
+/** The text filter whose term narrows the search most (the longest has the most trigrams). */
+function longestSearchTerm({ q, name, description }: ProductFilter): string | undefined {
+  const terms = [q, name, description].filter((term): term is string => Boolean(term));
+  return terms.sort((a, b) => b.length - a.length)[0];
+}
+
+type PageWindow = { offset: number; limit: number };
+
+/**
+ * The ids of one page, in order. Sorting by price reads the known prices in index order
+ * ((price_cents, id), either direction) and then the unknown ones, each branch bounded by the
+ * page's end, so neither database sorts the whole catalog to put nulls last.
+ */
+function pageIds(db: Executor, source: ProductQuery<object>, order: ProductOrder, page: PageWindow) {
+  if (order.sort !== 'price') return applyOrder(source.select('id'), order).offset(page.offset).limit(page.limit);
+  const direction = order.order;
+  const end = page.offset + page.limit;
+  const known = source
+    .select(['id', 'price_cents'])
+    .where('price_cents', 'is not', null)
+    .orderBy('price_cents', direction)
+    .orderBy('id', direction)
+    .limit(end);
+  const unknown = source.select(['id', 'price_cents']).where('price_cents', 'is', null).orderBy('id', direction).limit(end);
+  return db
+    .selectFrom(db.selectFrom(known.as('known')).selectAll().unionAll(db.selectFrom(unknown.as('unknown')).selectAll()).as('priced'))
+    .select('priced.id')
+    .orderBy(sql`priced.price_cents is null`)
+    .orderBy('priced.price_cents', direction)
+    .orderBy('priced.id', direction)
+    .offset(page.offset)
+    .limit(page.limit);
+}
+
+export interface ProductListResult {
+  rows: ProductRow[];
+  total: number;
+  /** False when a text search matched more than TEXT_SEARCH_COUNT_LIMIT rows and counting stopped there. */
+  totalExact: boolean;
+}
+
 export async function listProducts(
   db: Executor,
   filter: ProductFilter,
   order: ProductOrder,
-  page: { offset: number; limit: number },
-): Promise<{ rows: ProductRow[]; total: number }> {
+  page: PageWindow,
+): Promise<ProductListResult> {
   const base = applyFilter(db, db.selectFrom('products'), filter);
-  // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
-  // sort's index ending in id) without reading those rows; then only the page's rows are read.
-  const pageIds = applyOrder(base.select('id'), order).offset(page.offset).limit(page.limit);
-  const [rows, total] = await Promise.all([
-    applyOrder(db.selectFrom('products').selectAll().where('id', 'in', pageIds), order).execute(),
-    filtersOnlyByActive(filter)
-      ? countProducts(db, filter.active)
-      : base
-          .select((eb) => eb.fn.countAll<number>().as('total'))
-          .executeTakeFirstOrThrow()
-          .then((row) => Number(row.total)),
-  ]);
-  return { rows, total };
+  const readPage = (source: ProductQuery<object>) =>
+    // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
+    // sort's index ending in id) without reading those rows; then only the page's rows are read.
+    applyOrder(db.selectFrom('products').selectAll().where('id', 'in', pageIds(db, source, order, page)), order).execute();
+  const term = longestSearchTerm(filter);
+  if (term === undefined) {
+    const [rows, total] = await Promise.all([
+      readPage(base),
+      filtersOnlyByActive(filter)
+        ? countProducts(db, filter.active)
+        : base
+            .select((eb) => eb.fn.countAll<number>().as('total'))
+            .executeTakeFirstOrThrow()
+            .then((row) => Number(row.total)),
+    ]);
+    return { rows, total, totalExact: true };
+  }
+  const candidates = searchCandidates(db, term);
+  const narrowed = candidates ? base.where(candidates) : base;
+  const counted = await db
+    .selectFrom(narrowed.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .executeTakeFirstOrThrow()
+    .then((row) => Number(row.total));
+  const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
+  // Few matches: sort them, read from the candidates. Many: walk the order's index checking
+  // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
+  // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
+  const rows = await readPage(totalExact ? narrowed : applyFilter(db, db.selectFrom('products'), filter, false));
+  return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
 }
 
 /** The filtered, ordered catalog as a stream of rows read in chunks, for exports. */

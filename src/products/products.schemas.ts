@@ -85,7 +85,13 @@ export type ProductSortField = (typeof PRODUCT_SORT_FIELDS)[number];
 
 /** Filters shared by the list and the CSV export. */
 const filterFields = {
-  q: Type.Optional(Text({ maxLength: 255, description: 'Case-insensitive substring of sku, name or description.' })),
+  q: Type.Optional(
+    Text({
+      maxLength: 255,
+      description:
+        'Case-insensitive substring of sku, name or description (literal: % _ \\ match themselves). Answered from a trigram index for 3+ characters; shorter terms scan. The list counts at most 10,000 matches (see total_exact).',
+    }),
+  ),
   search: Type.Optional(Text({ maxLength: 255, description: 'Alias of q.' })),
   sku: Type.Optional(Text({ maxLength: SKU_MAX_LENGTH, description: 'Case-insensitive prefix of sku.' })),
   name: Type.Optional(Text({ maxLength: 255, description: 'Case-insensitive substring of name.' })),
@@ -109,11 +115,16 @@ export type ProductListQuery = Static<typeof ProductListQuery>;
 
 export const ProductPage = Type.Object({
   items: Type.Array(Type.Ref('Product')),
-  total: Type.Integer(),
+  total: Type.Integer({
+    description:
+      'Matching products. A text search (q, name, description) stops counting past 10,000: then total is 10000 and total_exact false.',
+  }),
+  total_exact: Type.Boolean({ description: 'False when total is a lower bound (a text search matching more than 10,000 products).' }),
   page: Type.Integer(),
   page_size: Type.Integer(),
   pages: Type.Integer({ description: 'ceil(total / page_size); 0 when nothing matches.' }),
 });
+export type ProductPage = Static<typeof ProductPage>;
 
 export const DeleteProductQuery = Type.Object({
   soft: Type.Optional(Type.Boolean({ default: false, description: 'Mark inactive instead of deleting.' })),

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
+import { markForSearchIndexing } from '../db/search-index.js';
 import { appendOutboxEvent, appendOutboxEvents } from '../outbox/outbox.repository.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { ConflictError, NotFoundError, RequestValidationError } from '../shared/http-errors.js';
@@ -18,7 +19,7 @@ import {
   type ProductRow,
 } from './products.repository.js';
 import { centsToPrice, normalisePriceInput, priceToCents } from './products.rules.js';
-import type { Product, ProductCreate, ProductExportQuery, ProductListQuery, ProductUpdate } from './products.schemas.js';
+import type { Product, ProductCreate, ProductExportQuery, ProductListQuery, ProductPage, ProductUpdate } from './products.schemas.js';
 
 export function toProduct(row: ProductRow): Product {
   return {
@@ -63,7 +64,7 @@ function orderOf(query: ProductExportQuery): ProductOrder {
 }
 
 export interface ProductsService {
-  list(query: ProductListQuery): Promise<{ items: Product[]; total: number; page: number; page_size: number; pages: number }>;
+  list(query: ProductListQuery): Promise<Omit<ProductPage, 'items'> & { items: Product[] }>;
   get(id: number): Promise<Product>;
   create(input: ProductCreate): Promise<Product>;
   update(id: number, input: ProductUpdate): Promise<Product>;
@@ -77,9 +78,11 @@ export interface ProductsServiceDeps {
   database: Database;
   /** Told after each committed write (each appends outbox events), so webhooks go out at once. */
   outboxSignal?: OutboxSignal;
+  /** Told after a committed write changed searchable text, so this process's search indexer runs soon. */
+  onSearchableChange?: () => void;
 }
 
-export function createProductsService({ database, outboxSignal }: ProductsServiceDeps): ProductsService {
+export function createProductsService({ database, outboxSignal, onSearchableChange }: ProductsServiceDeps): ProductsService {
   const { db } = database;
 
   /** Runs a write and its outbox event in one transaction; a SKU clash becomes 409. */
@@ -101,24 +104,36 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
     if (input.description !== undefined) changes.description = input.description;
     if (input.price !== undefined) changes.price_cents = priceCentsOf(input.price);
     if (input.active !== undefined) changes.active = input.active;
+    const textChanged = changes.sku !== undefined || changes.name !== undefined || changes.description !== undefined;
     return write(input.sku, async (trx, now) => {
+      // Searches stay exact meanwhile: rows waiting for the indexer are always checked. Marked
+      // before the row is changed, so (PostgreSQL) this waits for an indexer holding the mark
+      // before taking the row's lock, never the other way round.
+      if (textChanged) await markForSearchIndexing(trx, [id]);
       const row = await updateProductById(trx, id, changes, now);
       if (!row) throw new NotFoundError('Product');
       const product = toProduct(row);
       await appendOutboxEvent(trx, 'product.updated', product, now);
       return product;
-    });
+    }).finally(() => textChanged && onSearchableChange?.());
   }
 
   return {
     async list(query) {
       const page = query.page ?? 1;
       const pageSize = query.page_size ?? 20;
-      const { rows, total } = await listProducts(db, filterOf(query), orderOf(query), {
+      const { rows, total, totalExact } = await listProducts(db, filterOf(query), orderOf(query), {
         offset: (page - 1) * pageSize,
         limit: pageSize,
       });
-      return { items: rows.map(toProduct), total, page, page_size: pageSize, pages: Math.ceil(total / pageSize) };
+      return {
+        items: rows.map(toProduct),
+        total,
+        total_exact: totalExact,
+        page,
+        page_size: pageSize,
+        pages: Math.ceil(total / pageSize),
+      };
     },
 
     async get(id) {
@@ -136,10 +151,12 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
         active: input.active ?? true,
       };
       return write(input.sku, async (trx, now) => {
-        const product = toProduct(await insertProduct(trx, values, now));
+        const row = await insertProduct(trx, values, now);
+        await markForSearchIndexing(trx, [row.id]);
+        const product = toProduct(row);
         await appendOutboxEvent(trx, 'product.created', product, now);
         return product;
-      });
+      }).finally(() => onSearchableChange?.());
     },
 
     update,

@@ -74,9 +74,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app on real components (migrated database), ready for `app.inject`. */
-export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}): Promise<TestApp> {
-  const store = await createTestStore(dialect);
+/**
+ * The real app on real components (migrated database), ready for `app.inject`; on a new store,
+ * or on `existing` (which close() then leaves for its owner to drop).
+ */
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, existing?: TestStore): Promise<TestApp> {
+  const store = existing ?? (await createTestStore(dialect));
   const config = testConfig(store, env);
   const runtime = await openRuntime(config);
   const app = await buildApp(runtime);
@@ -89,7 +92,7 @@ export async function startTestApp(dialect: Dialect, env: Record<string, string>
     async close() {
       await app.close();
       await runtime.close();
-      await store.drop();
+      if (!existing) await store.drop();
     },
   };
 }

@@ -430,7 +430,7 @@ describe.skipIf(!available || !millionEnabled)('products view on 1,000,000 produ
       await page.goto(`${web.url}/products`, { waitUntil: 'commit' });
       // performance.now() counts from the navigation's start.
       // A function, not a string: the page's CSP forbids the eval a string predicate needs.
-      const handle = await page.waitForFunction(() => (window as unknown as { firstRows?: unknown }).firstRows);
+      const handle = await page.waitForFunction(() => (globalThis as unknown as { firstRows?: unknown }).firstRows);
       const { inDocument, painted } = (await handle.jsonValue()) as { inDocument: number; painted: number };
       timings.push(painted);
       // Where the time went: the page and script, the session check, the list request (start → end).

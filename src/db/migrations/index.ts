@@ -7,6 +7,8 @@ import * as createWebhooks from './0005_create_webhooks.js';
 import * as createWebhookDeliveries from './0006_create_webhook_deliveries.js';
 import * as speedUpProductList from './0007_speed_up_product_list.js';
 import * as addRetentionIndexes from './0008_add_retention_indexes.js';
+import * as createProductSearch from './0010_create_product_search.js';
+import * as indexProductPrice from './0011_index_product_price.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -21,4 +23,6 @@ export const migrations: Record<string, Migration> = {
   '0006_create_webhook_deliveries': createWebhookDeliveries,
   '0007_speed_up_product_list': speedUpProductList,
   '0008_add_retention_indexes': addRetentionIndexes,
+  '0010_create_product_search': createProductSearch,
+  '0011_index_product_price': indexProductPrice,
 };

@@ -1,0 +1,125 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Database } from '../db/database.js';
+import { openSearchIndexWriter, type SearchIndexWriter } from '../db/search-index.js';
+
+// The background search indexer: moves products written since they were last indexed (by an
+// import, or the API) into the search index, in batches, outside every request and every import
+// transaction. One per process that runs jobs; several processes may share a PostgreSQL
+// database (each batch claims its rows). Searches never depend on its progress: rows it has
+// not reached are checked one by one (src/db/search-index.ts), so it only makes them faster.
+//
+// Idempotent and crash-safe: a batch clears the marks of the rows it indexed in the same
+// transaction, so after a crash at any point the marks left say exactly what to index again.
+
+export interface SearchIndexerOptions {
+  database: Database;
+  /** Safety net for rows written by other processes or threads (imports run in worker threads). */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface SearchIndexer {
+  /** Look for work now (coalesced). */
+  wake(): void;
+  /** Resolves once a pass that began after this call found nothing left to index. */
+  whenCaughtUp(): Promise<void>;
+  /** Finishes the batch in progress, then stops. Idempotent. */
+  close(): Promise<void>;
+}
+
+const MIN_BATCH = 50;
+const MAX_BATCH = 20_000;
+/** After SQLITE_BUSY (an import's batch holds the write lock): try again this soon. */
+const BUSY_RETRY_MS = 10;
+const ERROR_RETRY_MS = 1_000;
+
+export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer {
+  const { database, pollIntervalMs = 500, onError = () => undefined } = options;
+  const writer: SearchIndexWriter = openSearchIndexWriter(database);
+  const { targetBatchMs } = writer;
+  let batchSize = 500;
+  let closed = false;
+  let wakeUp: (() => void) | null = null;
+  /** A wake() that came while a pass was running: start the next one without sleeping. */
+  let wakeRequested = false;
+  let passesStarted = 0;
+  const waiters: Array<{ after: number; resolve: () => void }> = [];
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  /** Indexes until nothing is left; returns when the queue was found empty. */
+  async function drain(): Promise<void> {
+    for (;;) {
+      if (closed) return;
+      const started = performance.now();
+      const limit = batchSize;
+      const { indexed, busy } = await writer.indexBatch(limit);
+      if (busy) {
+        await delay(BUSY_RETRY_MS);
+        continue;
+      }
+      const elapsed = performance.now() - started;
+      if (indexed < limit) return;
+      // Aim each full batch at the target duration (measured, so it follows the machine's load).
+      const scaled = Math.round((limit * targetBatchMs) / Math.max(elapsed, 1));
+      batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, limit * 2)));
+      await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+    }
+  }
+
+  const loop = (async () => {
+    while (!closed) {
+      wakeRequested = false;
+      passesStarted += 1;
+      const pass = passesStarted;
+      try {
+        await drain();
+        for (let i = waiters.length - 1; i >= 0; i -= 1) {
+          const waiter = waiters[i] as (typeof waiters)[number];
+          if (waiter.after < pass) {
+            waiters.splice(i, 1);
+            waiter.resolve();
+          }
+        }
+        if (!closed && !wakeRequested) await sleep(pollIntervalMs);
+      } catch (error) {
+        onError(error);
+        if (!closed) await sleep(ERROR_RETRY_MS);
+      }
+    }
+  })();
+
+  const wake = () => {
+    wakeRequested = true;
+    wakeUp?.();
+  };
+  let closing: Promise<void> | null = null;
+  return {
+    wake,
+    whenCaughtUp() {
+      return new Promise((resolve) => {
+        waiters.push({ after: passesStarted, resolve });
+        wake();
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        wakeUp?.();
+        await loop;
+        await writer.close();
+        for (const waiter of waiters.splice(0)) waiter.resolve();
+      })();
+      return closing;
+    },
+  };
+}

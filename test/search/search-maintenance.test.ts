@@ -1,0 +1,209 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countUnindexedProducts } from '../../src/db/search-index.js';
+import { rebuildSearchIndex } from '../../src/search/search.reindex.js';
+import { freePort } from '../support/ports.js';
+import { POSTGRES_URL } from '../support/services.js';
+import { createTestStore, startTestApp, testDialects, type Dialect, type TestApp, type TestStore } from '../support/test-app.js';
+import { csvText, importFile, waitForJob, type Cells, type JobJson } from '../jobs/job-helpers.js';
+
+// Keeping the search index: API writes are found by the very next search; imported rows once
+// the indexer has run (and, exact all along, before); reindex; deletes of every kind leave no
+// entry behind; an import killed with SIGKILL and resumed leaves an index the indexer completes.
+
+const dialects = await testDialects();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface Listed {
+  items: { id: number; sku: string; name: string }[];
+  total: number;
+  total_exact: boolean;
+  pages: number;
+}
+
+async function list(t: TestApp, query: string): Promise<Listed> {
+  const response = await t.app.inject({ method: 'GET', url: `/api/products?${query}` });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json();
+}
+
+const skus = async (t: TestApp, query: string) => (await list(t, query)).items.map((item) => item.sku);
+
+/** The ids the index itself holds for a (lower-case, 3+ character) word: no verification, no unindexed rows. */
+async function indexedIds(t: TestApp, dialect: Dialect, word: string): Promise<number[]> {
+  const { db } = t.runtime.database;
+  const query =
+    dialect === 'sqlite'
+      ? sql<{ id: number }>`select rowid as id from product_search where product_search match ${trigramsOf(word)} order by rowid`
+      : sql<{ id: number }>`select product_id as id from product_search where text like ${`%${word}%`} order by product_id`;
+  return (await query.execute(db)).rows.map((row) => Number(row.id));
+}
+
+/** FTS5 without positions takes no phrases: the word's trigrams, all required. */
+function trigramsOf(word: string): string {
+  return Array.from({ length: word.length - 2 }, (_, start) => `"${word.slice(start, start + 3)}"`).join(' AND ');
+}
+
+async function caughtUp(t: TestApp): Promise<void> {
+  await t.runtime.searchIndexer?.whenCaughtUp();
+  expect(await countUnindexedProducts(t.runtime.database.db)).toBe(0);
+}
+
+function catalogRows(count: number, word: (index: number) => string, skuPrefix = 'KEEP'): string {
+  const rows: Cells[] = [['sku', 'name', 'description', 'price']];
+  for (let index = 0; index < count; index++) rows.push([`${skuPrefix}-${index}`, `Item ${word(index)} ${index}`, `About ${word(index)}`, '1.00']);
+  return csvText(rows);
+}
+
+describe.each(dialects)('search index maintenance on %s', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('finds a product created or changed through the API with the very next search', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/products', payload: { sku: 'FRESH-1', name: 'Zebrafish tank' } });
+    expect(created.statusCode).toBe(201);
+    expect(await skus(t, 'q=ZEBRAFISH')).toEqual(['FRESH-1']);
+    const { id } = created.json() as { id: number };
+    expect((await t.app.inject({ method: 'PATCH', url: `/api/products/${id}`, payload: { name: 'Axolotl tank' } })).statusCode).toBe(200);
+    expect(await skus(t, 'q=zebrafish')).toEqual([]);
+    expect(await skus(t, 'q=axolotl')).toEqual(['FRESH-1']);
+    await caughtUp(t);
+    expect(await indexedIds(t, dialect, 'axolotl')).toEqual([id]);
+    expect(await indexedIds(t, dialect, 'zebrafish')).toEqual([]);
+    expect(await skus(t, 'q=axolotl')).toEqual(['FRESH-1']);
+  });
+
+  it('finds imported rows at once, and through the index once the indexer has run; a re-import changing text replaces entries', async () => {
+    const job = await importFile(t.app, catalogRows(3000, (index) => (index % 3 === 0 ? 'marmoset' : 'capybara')), 'first.csv');
+    expect(job.status).toBe('completed');
+    expect((await list(t, 'q=marmoset&page_size=1')).total).toBe(1000);
+    await caughtUp(t);
+    expect((await indexedIds(t, dialect, 'marmoset')).length).toBe(1000);
+    expect((await list(t, 'q=marmoset&page_size=1')).total).toBe(1000);
+
+    const again = await importFile(t.app, catalogRows(3000, (index) => (index % 3 === 0 ? 'narwhal' : 'capybara')), 'second.csv');
+    expect(again.updated).toBe(1000);
+    expect((await list(t, 'q=marmoset')).total).toBe(0);
+    expect((await list(t, 'q=narwhal')).total).toBe(1000);
+    await caughtUp(t);
+    expect(await indexedIds(t, dialect, 'marmoset')).toEqual([]);
+    expect((await indexedIds(t, dialect, 'narwhal')).length).toBe(1000);
+  });
+
+  it('caps a text search count at 10,000 and says so, filters without q stay exact', async () => {
+    const job = await importFile(t.app, catalogRows(10_500, () => 'pangolin', 'MANY'), 'many.csv');
+    expect(job.status, String(job.error)).toBe('completed');
+    for (const query of ['q=pangolin', 'name=PANGOLIN&sort=price', 'q=pa']) {
+      const page = await list(t, `${query}&page=2`);
+      expect(page, query).toMatchObject({ total: 10_000, total_exact: false, pages: 500 });
+      expect(page.items).toHaveLength(20);
+    }
+    expect(await list(t, 'sku=many-')).toMatchObject({ total: 10_500, total_exact: true });
+    const narrow = await list(t, 'q=pangolin%2010499');
+    expect(narrow).toMatchObject({ total: 1, total_exact: true });
+  });
+
+  it('rebuilds from scratch (npm run reindex) to the same answers', async () => {
+    const before = await list(t, 'q=narwhal&page_size=100');
+    const indexed = await rebuildSearchIndex(t.runtime.database);
+    // The background indexer shares the work on PostgreSQL (both claim rows), so the rebuild's own count is at most all.
+    expect(indexed).toBeGreaterThan(0);
+    expect(indexed).toBeLessThanOrEqual(Number((await list(t, '')).total));
+    await caughtUp(t);
+    expect(await list(t, 'q=narwhal&page_size=100')).toEqual(before);
+    expect((await indexedIds(t, dialect, 'narwhal')).length).toBe(1000);
+  });
+
+  it('leaves no entry behind after delete, delete-selected, soft delete and bulk delete', async () => {
+    await caughtUp(t);
+    const [first, second, third] = (await list(t, 'q=narwhal&page_size=3')).items;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/products/${first?.id}` })).statusCode).toBe(204);
+    const selected = await t.app.inject({ method: 'POST', url: '/api/products/delete', payload: { ids: [second?.id] } });
+    expect(selected.json()).toEqual({ deleted: 1 });
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/products/${third?.id}?soft=true` })).statusCode).toBe(200);
+    const remaining = await indexedIds(t, dialect, 'narwhal');
+    expect(remaining).toHaveLength(998);
+    expect(remaining).not.toContain(first?.id);
+    expect(remaining).not.toContain(second?.id);
+    expect(remaining).toContain(third?.id);
+    expect((await list(t, 'q=narwhal&active=false')).items.map((item) => item.id)).toEqual([third?.id]);
+
+    const bulk = await t.app.inject({ method: 'POST', url: '/api/products/bulk-delete', payload: { confirm: true } });
+    expect(bulk.statusCode).toBe(202);
+    expect((await waitForJob(t.app, (bulk.json() as JobJson).id)).status).toBe('completed');
+    for (const word of ['narwhal', 'capybara', 'pangolin', 'axolotl']) expect(await indexedIds(t, dialect, word)).toEqual([]);
+    expect(await list(t, 'q=narwhal')).toMatchObject({ total: 0, total_exact: true });
+  });
+});
+
+describe.each(dialects)('an import killed with SIGKILL and resumed (%s)', (dialect) => {
+  let store: TestStore;
+  let child: ChildProcess | null = null;
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await store?.drop();
+  });
+
+  it('leaves marks the indexer completes to an exact index', { timeout: 180_000 }, async () => {
+    store = await createTestStore(dialect);
+    const env: Record<string, string> = { ...store.env, LOG_LEVEL: 'warn' };
+    if (store.schema) env.DATABASE_URL = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${store.schema}`)}`;
+    const port = await freePort();
+    let output = '';
+    const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = server;
+    server.stdout?.on('data', (chunk) => (output += String(chunk)));
+    server.stderr?.on('data', (chunk) => (output += String(chunk)));
+    const base = `http://127.0.0.1:${port}`;
+    const until = async <T>(probe: () => Promise<T | null>, what: string): Promise<T> => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (server.exitCode !== null) throw new Error(`server exited: ${output}`);
+        const value = await probe().catch(() => null);
+        if (value !== null) return value;
+        if (Date.now() > deadline) throw new Error(`${what} did not happen: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await until(async () => ((await fetch(`${base}/healthz`)).ok ? true : null), 'server start');
+    const rows = 60_000;
+    const upload = await fetch(`${base}/api/upload?filename=kill.csv`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: catalogRows(rows, (index) => (index % 2 === 0 ? 'wombat' : 'dingo')),
+    });
+    expect(upload.status).toBe(202);
+    const { id } = (await upload.json()) as JobJson;
+    await until(async () => {
+      const job = (await (await fetch(`${base}/api/jobs/${id}`)).json()) as JobJson;
+      return Number(job.rows_processed) >= 20_000 ? job : null;
+    }, 'import progress');
+    await new Promise<void>((resolve) => {
+      server.once('exit', () => resolve());
+      server.kill('SIGKILL');
+    });
+
+    const t = await startTestApp(dialect, {}, store);
+    try {
+      expect((await waitForJob(t.app, id, undefined, 120_000)).status).toBe('completed');
+      expect(await list(t, 'q=wombat%2059998')).toMatchObject({ total: 1, total_exact: true });
+      await caughtUp(t);
+      expect((await indexedIds(t, dialect, 'wombat')).length).toBe(rows / 2);
+      expect((await indexedIds(t, dialect, 'dingo')).length).toBe(rows / 2);
+    } finally {
+      await t.close();
+    }
+  });
+});
