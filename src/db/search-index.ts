@@ -139,7 +139,32 @@ export function openSearchIndexWriter(database: Database): SearchIndexWriter {
   return { targetBatchMs: 250, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined };
 }
 
+/**
+ * The indexer never makes a foreground writer wait for long, nor fail: a batch that waits for a
+ * row lock longer than this gives up (and is tried again), well before PostgreSQL's deadlock
+ * check (1 s) could pick a bulk delete or an import as the victim. (A bulk delete locks products
+ * and then, by cascade, their index rows; a batch locks index rows and then, by its foreign
+ * key, products: the two can wait for each other.)
+ */
+const INDEXER_LOCK_TIMEOUT = '100ms';
+const LOCK_NOT_AVAILABLE = '55P03';
+const DEADLOCK_DETECTED = '40P01';
+
 async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<IndexBatchResult> {
+  try {
+    const indexed = await db.transaction().execute(async (trx) => {
+      await sql`select set_config('lock_timeout', ${INDEXER_LOCK_TIMEOUT}, true)`.execute(trx);
+      return claimAndIndex(trx, limit);
+    });
+    return { indexed, busy: false };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED) return { indexed: 0, busy: true };
+    throw error;
+  }
+}
+
+async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number> {
   // One statement: claim ids (skipping those an import or API write holds: they will be
   // queued again when it commits), read their text, upsert it. A writer that changes a
   // claimed product after this read re-queues it (markForSearchIndexing and the import's
@@ -152,10 +177,11 @@ async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<In
       insert into product_search (product_id, text)
       select p.id, lower(p.sku || E'\\n' || p.name || E'\\n' || coalesce(p.description, ''))
         from products p where p.id = any(array(select product_id from claimed))
+        order by p.id
       on conflict (product_id) do update set text = excluded.text
       returning 1)
     select count(*) as count from claimed`.execute(db);
-  return { indexed: Number(rows[0]?.count ?? 0), busy: false };
+  return Number(rows[0]?.count ?? 0);
 }
 
 interface DirtyRow {

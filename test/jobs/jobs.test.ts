@@ -161,7 +161,7 @@ describe.each(dialects)('jobs API (%s)', (dialect) => {
     expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/retry` })).statusCode).toBe(409);
     expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/cancel` })).statusCode).toBe(409);
     expect(fs.existsSync(String((await test.runtime.database.db.selectFrom('jobs').select('file_path').where('id', '=', running.id).executeTakeFirstOrThrow()).file_path ?? 'gone'))).toBe(false);
-  });
+  }, 180_000); // two passes over a 200k-row file (the retry's wait allows 120 s): more than the default 30 s on a loaded 2-core machine
 
   it('refuses a retry once the stored file is no longer kept', async () => {
     const job = await importFile(test.app, catalog(3, { skuPrefix: 'GONE' }));

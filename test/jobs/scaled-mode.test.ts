@@ -51,7 +51,7 @@ describe.skipIf(!available)('scaled mode: PostgreSQL + Redis/BullMQ + a separate
     const response = await api.app.inject({ method: 'DELETE', url: '/api/products/bulk?confirm=true' });
     expect(response.statusCode).toBe(202);
     const done = await waitForJob(api.app, (response.json() as JobJson).id);
-    expect(done).toMatchObject({ status: 'completed', rows_processed: 60_000, percent: 100 });
+    expect(done, String(done.error)).toMatchObject({ status: 'completed', rows_processed: 60_000, percent: 100 });
 
     const big = (await uploadRaw(api.app, catalog(150_000, { skuPrefix: 'SCANCEL' }))).json() as JobJson;
     await waitForJob(api.app, big.id, (job) => Number(job.rows_processed) > 0);

@@ -14,6 +14,7 @@ describe('configuration', () => {
       maxUploadBytes: 1073741824,
       apiToken: null,
       sessionTtlHours: 12,
+      searchIndexer: true,
       webhooks: { allowPrivateNetworks: false, timeoutMs: 10000, maxAttempts: 8, backoffBaseMs: 5000, pollIntervalMs: 1000 },
       logLevel: 'info',
       uploadMaxKeptFiles: 100,
@@ -51,6 +52,7 @@ describe('configuration', () => {
     ['HTTP_HEADERS_TIMEOUT_MS', '10'],
     ['LOG_LEVEL', 'loud'],
     ['SESSION_TTL_HOURS', '0'],
+    ['SEARCH_INDEXER', 'maybe'],
   ])('rejects %s=%s with a one-line message naming it', (name, value) => {
     let error: unknown;
     try {
