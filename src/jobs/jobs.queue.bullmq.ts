@@ -75,6 +75,10 @@ export function createBullJobQueue(url: string, prefix: string, options: BullJob
         { jobId, removeOnComplete: true, removeOnFail: true, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
       );
     },
+    async discard(jobId) {
+      // BullMQ refuses to remove a job a worker holds (running): that one is left alone.
+      await queue.remove(jobId).catch(() => undefined);
+    },
     consume,
     close: once(async () => {
       await queue.close();

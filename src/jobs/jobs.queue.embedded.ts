@@ -56,6 +56,12 @@ export function createEmbeddedJobQueue(): JobQueue {
       waiting.push(jobId);
       dispatch();
     },
+    async discard(jobId) {
+      const index = waiting.indexOf(jobId);
+      if (index < 0) return;
+      waiting.splice(index, 1);
+      known.delete(jobId);
+    },
     consume,
     close: once(async () => {
       waiting.length = 0;

@@ -23,6 +23,12 @@ export interface ConsumeOptions {
 export interface JobQueue {
   /** Asks for the job to run; ignored while it is already waiting or running. */
   enqueue(jobId: string): Promise<void>;
+  /**
+   * Forgets a job that is still waiting (a queued job that was cancelled), so that a retry's
+   * enqueue is not ignored as a repeat of the entry that would only find it cancelled.
+   * A job already running is left alone.
+   */
+  discard(jobId: string): Promise<void>;
   /** Starts running waiting jobs in this process. */
   consume(run: RunJob, options?: ConsumeOptions): JobConsumer;
   /** Idempotent; close the consumers first. */

@@ -97,6 +97,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       if (row.status === 'queued') {
         const ended = await endJob(database, id, { status: 'queued' }, { status: 'cancelled', error: null, forgetFile: false });
         if (ended) {
+          await queue.discard(id);
           outboxSignal?.notify();
           const job = toJob(ended);
           await progress.publish(job).catch(() => undefined);

@@ -93,6 +93,29 @@ describe.each(backends)('JobQueue contract ($name)', (backend) => {
     expect(ran).toEqual([id, id]);
   });
 
+  it('discards a waiting job (it does not run), and runs it when enqueued again', async () => {
+    const { queue, consume } = open();
+    const [busy, discarded, after] = [jobId(), jobId(), jobId()];
+    let release: () => void = () => undefined;
+    const ran: string[] = [];
+    consume(async (runId) => {
+      ran.push(runId);
+      if (runId === busy) await new Promise<void>((resolve) => (release = resolve));
+      return 'finished';
+    });
+    await queue.enqueue(busy);
+    await waitFor(() => ran.length === 1);
+    await queue.enqueue(discarded);
+    await queue.discard(discarded);
+    await queue.enqueue(after); // waits behind where the discarded one stood
+    release();
+    await waitFor(() => ran.includes(after));
+    expect(ran).toEqual([busy, after]);
+    await queue.enqueue(discarded);
+    await waitFor(() => ran.length === 3);
+    expect(ran).toEqual([busy, after, discarded]);
+  });
+
   it('runs at most `concurrency` jobs at a time', async () => {
     const { queue, consume } = open();
     let active = 0;
