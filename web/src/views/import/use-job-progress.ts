@@ -1,13 +1,13 @@
 import { useSignal, type Signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { errorMessage, request } from '../../api/client';
+import { followJobEvents } from '../../api/job-events';
 import type { Job, JobProgressEvent } from '../../api/types';
 import type { RatePoints } from './rate-chart-impl';
 import { isFinished } from './job-labels';
 
 /** Points kept for the chart: ~10 minutes at the stream's pace of about 5 updates a second is plenty. */
 const MAX_POINTS = 600;
-const EVENT_TYPES = ['progress', 'completed', 'failed', 'cancelled'];
 
 export interface JobProgress {
   job: Signal<JobProgressEvent>;
@@ -17,8 +17,8 @@ export interface JobProgress {
 }
 
 /**
- * Follows a job over its SSE stream (GET /api/progress/{id}; the session cookie authenticates it),
- * until its terminal event. `generation` restarts the stream (after a retry).
+ * Follows a job over its progress stream (`followJobEvents`) until its terminal event, keeping the
+ * rate points for the chart. `generation` restarts the stream (after a retry).
  */
 export function useJobProgress(initial: Job, generation: number, onFinished: (job: Job) => void): JobProgress {
   const job = useSignal<JobProgressEvent>(initial);
@@ -28,13 +28,11 @@ export function useJobProgress(initial: Job, generation: number, onFinished: (jo
   useEffect(() => {
     if (isFinished(job.value) && generation === 0) return;
     streamError.value = null;
-    const source = new EventSource(`/api/progress/${encodeURIComponent(initial.id)}`);
     let startedAt: number | null = null;
 
-    const onEvent = (event: MessageEvent<string>) => {
-      const next = JSON.parse(event.data) as JobProgressEvent;
+    const onEvent = (next: JobProgressEvent, terminal: boolean) => {
       // A late progress event never takes back an end this page already saw (e.g. the cancel's own answer).
-      if (event.type === 'progress' && isFinished(job.value)) return;
+      if (!terminal && isFinished(job.value)) return;
       job.value = next;
       if (next.status === 'running' && next.rows_per_second !== null) {
         const now = performance.now();
@@ -45,15 +43,10 @@ export function useJobProgress(initial: Job, generation: number, onFinished: (jo
           rowsPerSecond: [...rowsPerSecond, next.rows_per_second].slice(-MAX_POINTS),
         };
       }
-      if (event.type !== 'progress') {
-        source.close();
-        onFinished(next);
-      }
+      if (terminal) onFinished(next);
     };
-    for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
-    source.onerror = () => {
-      // The browser reconnects by itself after a dropped stream; CLOSED means it gave up (e.g. 401, 404).
-      if (source.readyState !== EventSource.CLOSED) return;
+    // When the browser gave up the stream (e.g. 401, 404), the job is read once instead.
+    const onGaveUp = () => {
       request<Job>(`/api/jobs/${encodeURIComponent(initial.id)}`)
         .then((latest) => {
           job.value = latest;
@@ -61,7 +54,7 @@ export function useJobProgress(initial: Job, generation: number, onFinished: (jo
         })
         .catch((error: unknown) => (streamError.value = errorMessage(error)));
     };
-    return () => source.close();
+    return followJobEvents(initial.id, { onEvent, onGaveUp });
   }, [initial.id, generation]);
 
   return { job, rates, streamError };
