@@ -22,22 +22,28 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, what: stri
 const files = (test: TestApp) => (fs.existsSync(test.config.uploadDir) ? fs.readdirSync(test.config.uploadDir) : []);
 const partFiles = (test: TestApp) => files(test).filter((name) => name.endsWith('.part'));
 
+/** A plain TCP connection to the server, collecting what it answers. */
+async function openSocket(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => (received += String(chunk)));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return { socket, closed, answer: () => received };
+}
+
 /** A raw HTTP/1.1 upload on a socket of its own: the head and the first part of the body now, the rest when asked. */
 async function startUpload(baseUrl: string, mode: 'raw' | 'multipart', content: string) {
   const { port } = new URL(baseUrl);
   const { body, contentType } = mode === 'raw' ? { body: Buffer.from(content), contentType: 'text/csv' } : multipartBody('file', 'slow.csv', content);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  let answer = '';
-  socket.on('data', (chunk) => (answer += String(chunk)));
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const { socket, closed, answer } = await openSocket(Number(port));
   socket.write(`POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
   const half = Math.floor(body.length / 2);
   socket.write(body.subarray(0, half));
   return {
     closed,
-    answer: () => answer,
+    answer,
     sendRest: () => socket.write(body.subarray(half)),
     /** The rest in `pieces`, one every `everyMs`. */
     async trickleRest(pieces: number, everyMs: number) {
@@ -191,14 +197,9 @@ describe('HTTP timeouts', () => {
   it('closes a connection whose request headers never finish, with 408', async () => {
     test = await startTestApp('sqlite', { HTTP_HEADERS_TIMEOUT_MS: '1000' });
     const { port } = new URL(await test.app.listen({ port: 0, host: '127.0.0.1' }));
-    const socket = net.connect(Number(port), '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk) => (answer += String(chunk)));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const { socket, closed, answer } = await openSocket(Number(port));
     socket.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n');
     await closed;
-    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer()).toMatch(/^HTTP\/1\.1 408 /);
   });
 });
