@@ -16,9 +16,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { request } from 'undici';
 import { createDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrator.js';
 import { countUnindexedProducts } from '../src/db/search-index.js';
 import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
+import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
 import { freePort } from '../test/support/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +33,9 @@ const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
 
 interface ImportRun {
   label: string;
+  dialect: string;
+  /** Which floor it compares with: the first import of the reference file, or its re-import (null: another file). */
+  kind: 'empty' | 're-import' | null;
   rows: number;
   seconds: number;
   status: string;
@@ -45,6 +50,14 @@ interface ImportRun {
   /** Seconds from the job's completion until no row waited for the search indexer (null: indexer off). */
   indexCaughtUpSeconds: number | null;
   counts: string;
+}
+
+/** A reference measured in the same run on the first file: `kind` says which import it compares with. */
+interface Floor {
+  dialect: string;
+  kind: 'empty' | 're-import' | 'naive' | 'other';
+  label: string;
+  seconds: number;
 }
 
 /** The term the search prober asks for: two syllables of the generated vocabulary. */
@@ -122,7 +135,7 @@ async function probe(base: string, path: string, intervalMs: number, running: ()
 async function importThroughServer(
   server: Server,
   file: CatalogFile,
-  label: string,
+  run: Pick<ImportRun, 'label' | 'dialect' | 'kind'>,
   unindexed: (() => Promise<number>) | null,
 ): Promise<ImportRun> {
   const upload = await request(`${server.base}/api/upload?filename=${encodeURIComponent(path.basename(file.file))}`, {
@@ -173,7 +186,7 @@ async function importThroughServer(
   }
   const data = terminal?.data ?? {};
   return {
-    label,
+    ...run,
     rows: file.rows,
     seconds,
     status: terminal?.event ?? 'no terminal event',
@@ -248,6 +261,43 @@ function sqliteFloorSql(file: string): string {
       or products.price_cents is not excluded.price_cents or products.active is not excluded.active;`;
 }
 
+/** The naive reference (import.naive.ts) on an empty database of its own with our schema. */
+async function measureNaive(dialect: string, file: CatalogFile): Promise<Floor> {
+  const label = 'naive: csv-parser + multi-row INSERT … ON CONFLICT per batch (empty)';
+  if (dialect === 'postgres') {
+    const name = `pi_bench_${randomBytes(4).toString('hex')}`;
+    await withPostgres(postgresUrl, (client) => client.query(`create database ${name}`));
+    try {
+      const url = databaseUrl(postgresUrl, name);
+      const schema = createDatabase({ dialect: 'postgres', url });
+      await migrateToLatest(schema.db).finally(() => schema.close());
+      return { dialect, kind: 'naive', label, seconds: (await naivePostgresImport(url, file.file)).seconds };
+    } finally {
+      await withPostgres(postgresUrl, (client) => client.query(`drop database if exists ${name}`));
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-bench-naive-'));
+  try {
+    const databaseFile = path.join(dir, 'products.db');
+    const schema = createDatabase({ dialect: 'sqlite', file: databaseFile });
+    await migrateToLatest(schema.db).finally(() => schema.close());
+    return { dialect, kind: 'naive', label, seconds: (await naiveSqliteImport(databaseFile, file.file)).seconds };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `run`'s time over its floor's, and the naive reference's time over `run`'s (both of the same run and dialect). */
+function comparisons(run: ImportRun, floors: Floor[]): { floorRatio: string; timesNaive: string } {
+  const find = (kind: Floor['kind']) => floors.find((floor) => floor.dialect === run.dialect && floor.kind === kind);
+  const floor = run.kind ? find(run.kind) : undefined;
+  const naive = run.kind === 'empty' ? find('naive') : undefined;
+  return {
+    floorRatio: floor ? `${(run.seconds / floor.seconds).toFixed(2)}×` : '–',
+    timesNaive: naive ? `${(naive.seconds / run.seconds).toFixed(2)}×` : '–',
+  };
+}
+
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
@@ -255,7 +305,7 @@ async function main(): Promise<void> {
   for (const rows of rowCounts) files.push(await generateCatalog(path.join(cacheDir, `catalog-${rows}.csv`), rows));
   const reference = files[0] as CatalogFile;
   const runs: ImportRun[] = [];
-  const floors: Array<{ label: string; seconds: number }> = [];
+  const floors: Floor[] = [];
   const notes: string[] = [`${os.cpus().length} CPUs, load average at start ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`];
 
   for (const dialect of dialects) {
@@ -278,7 +328,7 @@ async function main(): Promise<void> {
         }
         const bare = await startServer(bareEnv);
         try {
-          runs.push(await importThroughServer(bare, file, `${dialect} import ${file.rows}, search indexer off`, null));
+          runs.push(await importThroughServer(bare, file, { label: `${dialect} import ${file.rows}, search indexer off`, dialect, kind: 'empty' }, null));
         } finally {
           await bare.stop();
           fs.rmSync(bareDir, { recursive: true, force: true });
@@ -291,17 +341,21 @@ async function main(): Promise<void> {
       );
       const unindexed = () => countUnindexedProducts(searchDatabase.db);
       try {
-        runs.push(await importThroughServer(server, file, `${dialect} import ${file.rows}`, unindexed));
-        if (file === reference) runs.push(await importThroughServer(server, file, `${dialect} re-import ${file.rows}`, unindexed));
+        const kind = file === reference ? 'empty' : null;
+        runs.push(await importThroughServer(server, file, { label: `${dialect} import ${file.rows}`, dialect, kind }, unindexed));
+        if (file === reference) {
+          runs.push(await importThroughServer(server, file, { label: `${dialect} re-import ${file.rows}`, dialect, kind: 're-import' }, unindexed));
+          floors.push(await measureNaive(dialect, file));
+        }
         if (file === reference && dialect === 'postgres') {
           const url = databaseUrl(postgresUrl, database);
           await withPostgres(url, (client) =>
             client.query('create table raw_copy (name text, sku text, description text, price text, active text); create schema floor; create table floor.products (like public.products including all)'),
           );
-          floors.push({ label: 'psql COPY into an unindexed table', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy raw_copy from '${file.file}' with (format csv, header true)`]) });
+          floors.push({ dialect, kind: 'other', label: 'psql COPY into an unindexed table', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy raw_copy from '${file.file}' with (format csv, header true)`]) });
           const sql = `set search_path = floor;${postgresFloorSql(file.file)}`;
-          floors.push({ label: 'psql COPY + one upsert (empty table)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
-          floors.push({ label: 'psql COPY + one upsert (re-import)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
+          floors.push({ dialect, kind: 'empty', label: 'psql COPY + one upsert (empty table)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
+          floors.push({ dialect, kind: 're-import', label: 'psql COPY + one upsert (re-import)', seconds: timed('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1'], sql) });
         }
         if (file === reference && dialect === 'sqlite') {
           if (!hasCommand('sqlite3')) {
@@ -316,8 +370,8 @@ async function main(): Promise<void> {
               drop index products_search_dirty_idx; alter table products drop column search_dirty;
               delete from products; pragma journal_mode = delete; vacuum;`);
             floor.close();
-            floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (empty)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
-            floors.push({ label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (re-import)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
+            floors.push({ dialect, kind: 'empty', label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (empty)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
+            floors.push({ dialect, kind: 're-import', label: `sqlite3 .import + one upsert, ${SQLITE_CACHE_KIB / 1024} MiB cache (re-import)`, seconds: timed('sqlite3', [floorDb], sqliteFloorSql(file.file)) });
           }
         }
       } finally {
@@ -332,16 +386,17 @@ async function main(): Promise<void> {
   console.log(`\nImport benchmark — ${notes.join('; ')}; load average at end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(`Files: ${files.map((file) => `${file.rows} rows, ${(file.bytes / 1e6).toFixed(1)} MB`).join('; ')}\n`);
   console.log(
-    `| run | rows | seconds (202 -> terminal) | rows/s | peak RSS MB | GET /api/products p50 / p99 ms (n) | q=${SEARCH_TERM} every 200 ms p50 / p99 ms (n) | search index caught up after completion (s) | status / counts |`,
+    `| run | rows | seconds (202 -> terminal) | rows/s | × its floor | naive's time ÷ this | peak RSS MB | GET /api/products p50 / p99 ms (n) | q=${SEARCH_TERM} every 200 ms p50 / p99 ms (n) | search index caught up after completion (s) | status / counts |`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const run of runs) {
+    const { floorRatio, timesNaive } = comparisons(run, floors);
     console.log(
-      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches}) | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
+      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches}) | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
     );
   }
-  console.log(`\n| floor (same ${reference.rows}-row file) | seconds | rows/s |\n| --- | ---: | ---: |`);
-  for (const floor of floors) console.log(`| ${floor.label} | ${floor.seconds.toFixed(2)} | ${Math.round(reference.rows / floor.seconds)} |`);
+  console.log(`\n| reference (same ${reference.rows}-row file) | database | seconds | rows/s |\n| --- | --- | ---: | ---: |`);
+  for (const floor of floors) console.log(`| ${floor.label} | ${floor.dialect} | ${floor.seconds.toFixed(2)} | ${Math.round(reference.rows / floor.seconds)} |`);
 }
 
 main().catch((error: unknown) => {
