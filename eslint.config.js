@@ -1,5 +1,67 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+// --- Who may import whom under src/ (docs/architecture.md, "Who may import whom", draws it) ---
+// Each folder lists what it may import besides its own files and config.ts; the rest of src/ is
+// refused, including the composition root (app.ts, runtime.ts, server.ts, worker.ts, migrate.ts,
+// reindex.ts), which imports everything and is imported by nothing.
+
+/** The layers every feature builds on, lowest first; each knows only those below it, and no feature. */
+const SHARED_LAYERS = {
+  shared: [],
+  db: ['shared'],
+  outbox: ['db', 'shared'],
+  jobs: ['outbox', 'db', 'shared'],
+};
+/** Features may use every shared layer, and not each other. */
+const FEATURES = ['products', 'imports', 'bulk-delete', 'webhooks', 'search', 'session', 'web-ui', 'operations'];
+/** The one edge between features: an import applies the catalog's row rules exactly as the products API does. */
+const FEATURE_EDGES = { imports: ['products/products.rules.ts'] };
+const DATABASE_MESSAGE = 'Only src/db/ knows which database it runs on (its modules are named *.sqlite.ts / *.postgres.ts).';
+
+/** The zones of import-x/no-restricted-paths; `extraEdges` (folder -> paths under src/) adds allowed imports. */
+function importZones(extraEdges = {}) {
+  const zone = (folder, mayImport) => ({
+    target: `src/${folder}`,
+    from: 'src',
+    except: [folder, ...mayImport, ...(extraEdges[folder] ?? []), 'config.ts'].map((path) => `./${path}`),
+    message: `src/${folder}/ may import only ${[...mayImport, 'config.ts'].join(', ')} (docs/architecture.md, "Who may import whom").`,
+  });
+  return [
+    ...Object.entries(SHARED_LAYERS).map(([folder, below]) => zone(folder, below)),
+    ...FEATURES.map((feature) => zone(feature, ['jobs', ...SHARED_LAYERS.jobs, ...(FEATURE_EDGES[feature] ?? [])])),
+    {
+      target: 'src/db/migrations',
+      from: 'src',
+      except: ['./db/migrations'],
+      message: 'A migration never imports app code: it must not change when the app does.',
+    },
+    { target: ['src/*.ts', 'src/!(db)/**'], from: ['src/**/*.sqlite.ts', 'src/**/*.postgres.ts'], message: DATABASE_MESSAGE },
+  ];
+}
+
+// --- Edges being removed by issue 8's job-kind/dialect/mode change — delete when they're gone ---
+// Each file below breaks a rule today in a way that change removes; the exception is exactly that edge.
+const PENDING_IMPORT_EDGES = {
+  // jobs/ runs the import and bulk-delete tasks itself until each feature registers its own job kind.
+  'src/jobs/jobs.tasks.ts': ['imports/imports.pipeline.ts', 'bulk-delete/bulk-delete.task.ts'],
+  // ReadinessCheck moves out of operations' routes file into shared/.
+  'src/jobs/jobs.backends.ts': ['operations/operations.routes.ts'],
+};
+const PENDING_CYCLES = [
+  // The sink factory and its two sinks import each other; the sinks move behind db/'s dialect seam.
+  'src/imports/imports.sink.ts',
+  'src/imports/imports.sink-postgres.ts',
+  'src/imports/imports.sink-sqlite.ts',
+  // openOutboxSignal lazily imports the Redis signal, which imports the in-process one from the
+  // picker's file; the mode factory takes over picking the back-end.
+  'src/outbox/outbox.signal.ts',
+  'src/outbox/outbox.signal.redis.ts',
+];
+/** Import sinks that drive pg / better-sqlite3 themselves until they move behind db/'s dialect seam. */
+const PENDING_DRIVER_USERS = ['src/imports/imports.sink-postgres.ts', 'src/imports/imports.sink-sqlite.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'dist/**', 'coverage/**', 'web/dist/**'] },
@@ -11,6 +73,51 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Import cycles fail the lint, in the server and in the web UI. import-x reads the files an import
+  // leads to (no-cycle follows them); the TypeScript resolver maps './x.js' to x.ts with each tsconfig's
+  // module resolution (imports by type only are no cycle: they are gone at run time).
+  ...[
+    { files: ['src/**/*.ts'], project: 'tsconfig.json' },
+    { files: ['web/src/**/*.{ts,tsx}'], project: 'web/tsconfig.json' },
+  ].map(({ files, project }) => ({
+    files,
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project })],
+      // Packages cannot import our code back: never parse them (their .d.ts files are most of the work).
+      'import-x/ignore': ['node_modules'],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  })),
+  {
+    files: ['src/**/*.ts'],
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: importZones() }] },
+  },
+  {
+    // Nothing above src/db/ talks to a database driver or asks which adapter Kysely has.
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['pg', 'pg-copy-streams', 'pg-cursor', 'better-sqlite3'].map((name) => ({ name, message: DATABASE_MESSAGE })),
+            { name: 'kysely', importNames: ['PostgresAdapter', 'SqliteAdapter', 'PostgresDialect', 'SqliteDialect'], message: DATABASE_MESSAGE },
+          ],
+        },
+      ],
+    },
+  },
+  // Edges being removed by issue 8's job-kind/dialect/mode change — delete when they're gone (the lists above).
+  ...Object.entries(PENDING_IMPORT_EDGES).map(([file, edges]) => ({
+    files: [file],
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: importZones({ [file.split('/')[1]]: edges }) }] },
+  })),
+  { files: PENDING_CYCLES, rules: { 'import-x/no-cycle': 'off' } },
+  { files: PENDING_DRIVER_USERS, rules: { 'no-restricted-imports': 'off' } },
   {
     // Migrations are written against Kysely<any> on purpose: they must not depend on today's types.
     files: ['src/db/migrations/**', 'src/db/sql-fragments.ts', 'src/db/migrator.ts'],

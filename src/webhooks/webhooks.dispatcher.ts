@@ -2,20 +2,19 @@ import type { WebhookConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { once } from '../shared/shutdown.js';
-import { attemptResultOf, recordAttemptResults, type AttemptResult, type RetryPolicy } from './webhooks.attempts.js';
+import type { RetryPolicy } from './webhooks.attempts.js';
 import {
   claimDueDeliveries,
   claimOutboxEvents,
   enabledSubscriptions,
   hasClaimableDeliveries,
   hasUndispatchedEvents,
-  insertDeliveries,
   loadClaimedDeliveries,
-  releaseDeliveries,
-  type ClaimedDelivery,
-  type NewDeliveryRow,
-} from './webhooks.repository.js';
-import { createWebhookSender, eventBody, type SendOutcome, type WebhookSender } from './webhooks.sender.js';
+} from './webhooks.claims.repository.js';
+import { insertDeliveries, type NewDeliveryRow } from './webhooks.repository.js';
+import { createDispatchScheduler, type PassRequest } from './webhooks.scheduler.js';
+import { createSendPool } from './webhooks.send-pool.js';
+import { createWebhookSender, type WebhookSender } from './webhooks.sender.js';
 import { targetPolicy, type HostResolver } from './webhooks.ssrf.js';
 
 export interface DispatcherOptions {
@@ -43,86 +42,44 @@ export interface WebhookDispatcher {
 
 /** Outbox events fanned out per transaction (bounded, so SQLite's single connection is never held long). */
 const FAN_OUT_BATCH = 200;
-/** Attempt results written per transaction. */
-const RECORD_BATCH = 200;
 /** How long past the request timeout a claimed delivery stays ours: enough to record the result. */
 const LEASE_MARGIN_MS = 60_000;
 
 /**
- * Delivers outbox events to webhooks, outside every request. One pass: fan the new
- * events out into pending deliveries (one per subscribed enabled webhook), then lease
- * due deliveries up to the free concurrency (overall and per webhook, so a slow
- * endpoint only ever holds its own slots) and send them; results are written in
- * batches. Any number of dispatchers (processes) can share a database: events and
- * deliveries are claimed with single UPDATE … RETURNING statements.
+ * Delivers outbox events to webhooks, outside every request. The scheduler decides when a
+ * pass runs; a pass fans the new events out into pending deliveries (one per subscribed
+ * enabled webhook), then claims due deliveries up to the send pool's free slots and hands
+ * them to it; the pool sends them and writes their results. Any number of dispatchers
+ * (processes) can share a database: see webhooks.claims.repository.ts.
  */
 export function createWebhookDispatcher(options: DispatcherOptions): WebhookDispatcher {
   const { database, signal, sender, retry, timeoutMs, concurrency, concurrencyPerEndpoint } = options;
   const { db } = database;
-  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((message, error) => console.error(`webhook dispatcher: ${message}:`, error instanceof Error ? error.message : error));
-  const shutdown = new AbortController();
 
-  const inFlight = new Map<number, number>();
-  let inFlightTotal = 0;
-  const sends = new Set<Promise<void>>();
-  const results: AttemptResult[] = [];
-  const released: number[] = [];
+  const scheduler = createDispatchScheduler({
+    pass: runPass,
+    subscribe: (listener) => signal.subscribe(listener),
+    pollIntervalMs: options.pollIntervalMs ?? 1_000,
+    onError,
+  });
+  const pool = createSendPool({
+    db,
+    sender,
+    retry,
+    concurrency,
+    concurrencyPerEndpoint,
+    onSlotFreed: scheduler.wake,
+    onRetryScheduled: scheduler.wakeAt,
+    onError,
+  });
 
-  let closed = false;
-  let wakeQueued = false;
-  /** Set when new outbox events may exist (a notification, the poll); a finished send only needs a claim. */
-  let eventsMayWait = true;
-  let passRunning: Promise<void> | null = null;
-  let passAgain = false;
-  let flushing: Promise<void> | null = null;
-  let pollTimer: NodeJS.Timeout | null = null;
-  let retryTimer: NodeJS.Timeout | null = null;
-  let retryTimerAt = Infinity;
-  let unsubscribe: () => void = () => undefined;
-
-  /** A notification or the poll: there may be new events (and other processes' work). */
-  function wakeForEvents(): void {
-    eventsMayWait = true;
-    wake();
+  async function runPass({ fanOut, stopping }: PassRequest): Promise<void> {
+    if (fanOut) await fanOutEvents(stopping);
+    await claimAndSend(stopping);
   }
 
-  function wake(): void {
-    if (closed || wakeQueued) return;
-    wakeQueued = true;
-    setImmediate(() => {
-      wakeQueued = false;
-      runPass();
-    });
-  }
-
-  function runPass(): void {
-    if (closed) return;
-    if (passRunning) {
-      passAgain = true;
-      return;
-    }
-    passRunning = (async () => {
-      do {
-        passAgain = false;
-        try {
-          if (eventsMayWait) {
-            eventsMayWait = false;
-            await fanOut();
-          }
-          await claimAndSend();
-        } catch (error) {
-          eventsMayWait = true;
-          onError('a dispatch pass failed (the next poll retries)', error);
-          break;
-        }
-      } while (passAgain && !closed);
-    })().finally(() => {
-      passRunning = null;
-    });
-  }
-
-  async function fanOut(): Promise<void> {
+  async function fanOutEvents(stopping: AbortSignal): Promise<void> {
     for (;;) {
       if (!(await hasUndispatchedEvents(db))) return;
       const fannedOut = await db.transaction().execute(async (trx) => {
@@ -143,122 +100,37 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
         await insertDeliveries(trx, rows);
         return events.length;
       });
-      if (fannedOut < FAN_OUT_BATCH || closed) return;
+      if (fannedOut < FAN_OUT_BATCH || stopping.aborted) return;
     }
   }
 
   /** Fills the free slots; claims again while claims come back full (a capped webhook leaves room for others). */
-  async function claimAndSend(): Promise<void> {
+  async function claimAndSend(stopping: AbortSignal): Promise<void> {
     for (;;) {
-      const free = concurrency - inFlightTotal;
-      if (free <= 0 || closed) return;
-      const freeSlots = new Map<number, number>();
-      for (const [webhookId, count] of inFlight) freeSlots.set(webhookId, Math.max(0, concurrencyPerEndpoint - count));
+      const free = pool.freeSlots();
+      if (free.total <= 0 || stopping.aborted) return;
       const now = Date.now();
       if (!(await hasClaimableDeliveries(db, new Date(now).toISOString()))) return;
       const ids = await claimDueDeliveries(db, {
         now: new Date(now).toISOString(),
         leaseUntil: new Date(now + timeoutMs + LEASE_MARGIN_MS).toISOString(),
-        limit: free,
+        limit: free.total,
         perWebhookLimit: concurrencyPerEndpoint,
-        freeSlots,
+        freeSlots: free.perWebhook,
       });
       if (ids.length === 0) return;
-      for (const delivery of await loadClaimedDeliveries(db, ids)) startSend(delivery);
+      for (const delivery of await loadClaimedDeliveries(db, ids)) pool.send(delivery);
     }
-  }
-
-  function startSend(delivery: ClaimedDelivery): void {
-    inFlight.set(delivery.webhook_id, (inFlight.get(delivery.webhook_id) ?? 0) + 1);
-    inFlightTotal++;
-    const attemptedAt = new Date();
-    const send = attempt(delivery)
-      .then((outcome) => {
-        if (outcome.kind === 'aborted') released.push(delivery.id);
-        else results.push(attemptResultOf(delivery, outcome, retry, attemptedAt));
-      })
-      .catch((error: unknown) => onError(`delivery ${delivery.id} failed unexpectedly`, error))
-      .finally(() => {
-        const left = (inFlight.get(delivery.webhook_id) ?? 1) - 1;
-        if (left === 0) inFlight.delete(delivery.webhook_id);
-        else inFlight.set(delivery.webhook_id, left);
-        inFlightTotal--;
-        sends.delete(send);
-        scheduleFlush();
-        wake();
-      });
-    sends.add(send);
-  }
-
-  function attempt(delivery: ClaimedDelivery): Promise<SendOutcome> {
-    if (delivery.data === null || delivery.event_created_at === null) {
-      return Promise.resolve({ kind: 'refused', error: 'Not sent: the event no longer exists' });
-    }
-    const body = eventBody(delivery.event_id, delivery.event_type, delivery.event_created_at, delivery.data);
-    return sender.send({ url: delivery.url, eventId: delivery.event_id, body, secret: delivery.secret }, shutdown.signal);
-  }
-
-  function scheduleFlush(): void {
-    flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(flush)
-      .catch((error: unknown) => onError('writing attempt results failed', error))
-      .finally(() => {
-        flushing = null;
-        if (results.length > 0 || released.length > 0) scheduleFlush();
-      });
-  }
-
-  async function flush(): Promise<void> {
-    const batch = results.splice(0, RECORD_BATCH);
-    const toRelease = released.splice(0);
-    try {
-      await recordAttemptResults(db, batch, new Date());
-    } catch (error) {
-      onError('recording a batch of attempts failed; recording them one by one', error);
-      for (const result of batch) {
-        await recordAttemptResults(db, [result], new Date()).catch((single: unknown) =>
-          onError(`recording delivery ${result.delivery.id} failed (it is sent again when its lease ends)`, single),
-        );
-      }
-    }
-    await releaseDeliveries(db, toRelease).catch((error: unknown) => onError('giving back deliveries failed', error));
-    for (const { record } of batch) if (record.next_attempt_at) wakeAt(Date.parse(record.next_attempt_at));
-  }
-
-  /** A due retry of ours wakes us at its time (other processes' are found by the poll). */
-  function wakeAt(time: number): void {
-    if (closed || time >= retryTimerAt) return;
-    if (retryTimer) clearTimeout(retryTimer);
-    retryTimerAt = time;
-    retryTimer = setTimeout(() => {
-      retryTimer = null;
-      retryTimerAt = Infinity;
-      wake();
-    }, Math.max(0, time - Date.now()) + 5);
-    retryTimer.unref();
   }
 
   return {
-    start() {
-      if (closed || pollTimer) return;
-      unsubscribe = signal.subscribe(wakeForEvents);
-      pollTimer = setInterval(wakeForEvents, pollIntervalMs);
-      pollTimer.unref();
-      wake();
-    },
-    wake: wakeForEvents,
+    start: scheduler.start,
+    wake: scheduler.wakeForEvents,
     close: once(async () => {
-      closed = true;
-      unsubscribe();
-      if (pollTimer) clearInterval(pollTimer);
-      if (retryTimer) clearTimeout(retryTimer);
-      shutdown.abort();
-      await passRunning;
-      await Promise.allSettled([...sends]);
-      while (flushing || results.length > 0 || released.length > 0) {
-        if (flushing) await flushing;
-        else scheduleFlush();
-      }
+      const lastPass = scheduler.close();
+      pool.abort();
+      await lastPass;
+      await pool.close();
     }),
   };
 }
