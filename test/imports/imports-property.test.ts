@@ -38,7 +38,8 @@ const rowArb: fc.Arbitrary<Row> = fc.record({
   description: fc.constantFrom('', 'plain', 'with, comma', 'line\r\nbreak'),
   price: fc.constantFrom('', '0', '1.5', '12.34', '1.234', 'abc'),
   active: fc.constantFrom('', 'true', 'NO', '1', '0', 'maybe'),
-  short: fc.boolean().map((flag) => flag && Math.random() < 0.1),
+  // About one row in ten: drawn from fast-check (not Math.random), so a failure replays from its seed.
+  short: fc.integer({ min: 0, max: 9 }).map((draw) => draw === 0),
 });
 const fileArb = fc.record({
   columns: fc.subarray([...OPTIONAL]).chain((optional) => fc.shuffledSubarray(['sku', 'name', ...optional], { minLength: 2 + optional.length })),
