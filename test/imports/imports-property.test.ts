@@ -1,13 +1,12 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { skuKey } from '../../src/products/products.rules.js';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { countsOf, openImportHarness, type ImportHarness } from './import-helpers.js';
 
 // Random files of valid and invalid rows: after importing them, the database must equal a
 // plain in-memory model of the rules, and the job's counts the model's counts.
 
-const dialects = await testDialects();
 const OPTIONAL = ['description', 'price', 'active'] as const;
 type Optional = (typeof OPTIONAL)[number];
 
@@ -96,7 +95,7 @@ function applyModel(state: Map<string, ModelProduct>, columns: string[], rows: R
   return counts;
 }
 
-describe.each(dialects)('import property on %s', (dialect) => {
+describeEachDialect('import property on %s', (dialect) => {
   let harness: ImportHarness;
   beforeAll(async () => {
     harness = await openImportHarness(dialect);

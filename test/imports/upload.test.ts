@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, csvText, uploadMultipart, uploadRaw, waitForJob, type JobJson } from '../jobs/job-helpers.js';
 
-const dialects = await testDialects();
 const MAX_UPLOAD_BYTES = 64 * 1024;
 
 function uploadedFiles(test: TestApp): string[] {
@@ -18,7 +18,7 @@ function filesAddedSince(test: TestApp, before: string[]): string[] {
   return uploadedFiles(test).filter((name) => !before.includes(name));
 }
 
-describe.each(dialects)('POST /api/upload (%s)', (dialect) => {
+describeEachDialect('POST /api/upload (%s)', (dialect) => {
   let test: TestApp;
   beforeAll(async () => {
     test = await startTestApp(dialect, { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) });

@@ -1,6 +1,7 @@
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import type { ProgressBus } from '../../src/jobs/jobs.progress-bus.js';
 import type { Job } from '../../src/jobs/jobs.schemas.js';
+import { describeEach } from '../support/suites.js';
 import { progressBusBackends } from './contract-backends.js';
 
 const backends = await progressBusBackends();
@@ -46,7 +47,7 @@ function collector() {
   };
 }
 
-describe.each(backends)('ProgressBus contract ($name)', (backend) => {
+describeEach('ProgressBus contract ($name)', backends, (backend) => {
   const buses: ProgressBus[] = [];
   /** Two "nodes": the one running the job and the one serving the stream. */
   const nodes = () => {

@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
 import { createJobsService } from '../../src/jobs/jobs.service.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, dataEvents, importFile, openSse, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
 
-const dialects = await testDialects();
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
-describe.each(dialects)('GET /api/progress/{id} (%s)', (dialect) => {
+describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
   let test: TestApp;
   let baseUrl: string;
   beforeAll(async () => {

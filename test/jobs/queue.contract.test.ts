@@ -1,5 +1,6 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import type { JobConsumer, JobQueue, RunJob } from '../../src/jobs/jobs.queue.js';
+import { describeEach } from '../support/suites.js';
 import { queueBackends } from './contract-backends.js';
 
 const backends = await queueBackends();
@@ -19,7 +20,7 @@ function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
 let sequence = 0;
 const jobId = () => `00000000-0000-4000-8000-${String(++sequence).padStart(6, '0')}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
 
-describe.each(backends)('JobQueue contract ($name)', (backend) => {
+describeEach('JobQueue contract ($name)', backends, (backend) => {
   const opened: { queue: JobQueue; consumers: JobConsumer[] }[] = [];
   const open = () => {
     const entry = { queue: backend.create(), consumers: [] as JobConsumer[] };

@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testDialects } from '../support/test-app.js';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
 import {
   closedPort,
   createProduct,
@@ -14,9 +14,7 @@ import {
   type WebhookTestApp,
 } from './webhook-support.js';
 
-const dialects = await testDialects();
-
-describe.each(dialects)('webhook delivery on %s', (dialect) => {
+describeEachDialect('webhook delivery on %s', (dialect) => {
   let t: WebhookTestApp;
   let receiver: Receiver;
   beforeAll(async () => {

@@ -1,12 +1,10 @@
 import { Pool } from 'undici';
-import { describe, expect, it } from 'vitest';
-import { testDialects } from '../support/test-app.js';
+import { expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { createWebhook, startReceiver, startWebhookApp } from './webhook-support.js';
 
 // Correctness under load only: the API latency with a slow receiver (p99 against the
 // reference without webhooks) is measured by `npm run bench:webhooks`.
-
-const dialects = await testDialects();
 
 const UPDATES = 1_000;
 const CLIENTS = 4;
@@ -30,7 +28,7 @@ async function updateAll(pool: Pool, productIds: number[]): Promise<void> {
   await Promise.all(Array.from({ length: CLIENTS }, client));
 }
 
-describe.each(dialects)('webhook load on %s', (dialect) => {
+describeEachDialect('webhook load on %s', (dialect) => {
   it(`${UPDATES} product updates with a receiver taking 2 s each: every update answers, every delivery arrives once`, async () => {
     const receiver = await startReceiver(() => ({ delayMs: 2_000 }));
     // 1,000 × 2 s / 100 per endpoint ≈ 20 s of delivery.

@@ -1,10 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { createTestStore, testDialects } from '../support/test-app.js';
+import { expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore } from '../support/test-app.js';
 import { createProduct, createWebhook, deliveriesOf, startReceiver, startWebhookApp, verifySignature, waitUntil } from './webhook-support.js';
 
-const dialects = await testDialects();
-
-describe.each(dialects)('webhook delivery across restarts and processes on %s', (dialect) => {
+describeEachDialect('webhook delivery across restarts and processes on %s', (dialect) => {
   it('continues pending and retrying deliveries after a restart, with the same webhook-id', async () => {
     // 1st request: 503 (retried); 2nd: hangs, in flight when the process stops; then 200.
     const receiver = await startReceiver((_request, index) => (index === 0 ? { status: 503 } : index === 1 ? { delayMs: 30_000 } : {}));
