@@ -1,10 +1,11 @@
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { multipartBody } from '../jobs/job-helpers.js';
 import { monitorMainThreadBusy, type MainThreadBusyMonitor } from '../support/main-thread-busy.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // Generated files through the real upload (HTTP on a listening server) on both databases:
 // random bytes, random and broken quoting, long and oversized fields, NUL, bytes that are not
@@ -18,7 +19,6 @@ import { startTestApp, testDialects, type TestApp } from '../support/test-app.js
 // `npm test` runs a bounded count with a fixed seed; `npm run fuzz:csv` runs more
 // (FUZZ_RUNS, FUZZ_SEED override both).
 
-const dialects = await testDialects();
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 /** Replays one failing case: the `path` fast-check printed with its counterexample. */
@@ -110,7 +110,7 @@ interface JobJson {
   invalid: number;
 }
 
-describe.each(dialects)('CSV upload fuzz (%s)', (dialect) => {
+describeEachDialect('CSV upload fuzz (%s)', (dialect) => {
   let test: TestApp;
   let baseUrl: string;
   let busy: MainThreadBusyMonitor;

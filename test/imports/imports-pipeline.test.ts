@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ImportFailedError } from '../../src/imports/imports.errors.js';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { countsOf, openImportHarness, type ImportHarness, type StoredProduct } from './import-helpers.js';
-
-const dialects = await testDialects();
 
 const LONG_SKU = 'S'.repeat(256);
 /** Every kind of row, valid and not, with the line each record starts on (header = line 1). */
@@ -56,7 +54,7 @@ const CORPUS_PRODUCTS = [
 const productValues = (products: StoredProduct[]) =>
   products.map(({ sku, name, description, price_cents, active }) => ({ sku, name, description, price_cents, active }));
 
-describe.each(dialects)('importCsvFile on %s', (dialect) => {
+describeEachDialect('importCsvFile on %s', (dialect) => {
   let harness: ImportHarness;
   beforeAll(async () => {
     harness = await openImportHarness(dialect);

@@ -1,13 +1,12 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { skuKey } from '../../src/products/products.rules.js';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { countsOf, openImportHarness, type ImportHarness } from './import-helpers.js';
 
 // Random files of valid and invalid rows: after importing them, the database must equal a
 // plain in-memory model of the rules, and the job's counts the model's counts.
 
-const dialects = await testDialects();
 const OPTIONAL = ['description', 'price', 'active'] as const;
 type Optional = (typeof OPTIONAL)[number];
 
@@ -38,7 +37,8 @@ const rowArb: fc.Arbitrary<Row> = fc.record({
   description: fc.constantFrom('', 'plain', 'with, comma', 'line\r\nbreak'),
   price: fc.constantFrom('', '0', '1.5', '12.34', '1.234', 'abc'),
   active: fc.constantFrom('', 'true', 'NO', '1', '0', 'maybe'),
-  short: fc.boolean().map((flag) => flag && Math.random() < 0.1),
+  // About one row in ten: drawn from fast-check (not Math.random), so a failure replays from its seed.
+  short: fc.integer({ min: 0, max: 9 }).map((draw) => draw === 0),
 });
 const fileArb = fc.record({
   columns: fc.subarray([...OPTIONAL]).chain((optional) => fc.shuffledSubarray(['sku', 'name', ...optional], { minLength: 2 + optional.length })),
@@ -95,7 +95,7 @@ function applyModel(state: Map<string, ModelProduct>, columns: string[], rows: R
   return counts;
 }
 
-describe.each(dialects)('import property on %s', (dialect) => {
+describeEachDialect('import property on %s', (dialect) => {
   let harness: ImportHarness;
   beforeAll(async () => {
     harness = await openImportHarness(dialect);

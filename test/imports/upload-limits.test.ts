@@ -3,13 +3,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalog, multipartBody, uploadRaw, type JobJson } from '../jobs/job-helpers.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // Finding 6 (limits): an upload that stalls is cut off with nothing kept; uploads at once
 // are bounded (503 + Retry-After); the kept upload files are bounded in number and bytes
 // (the files of the longest-failed imports go first, then 507). Real sockets, real files.
-
-const dialects = await testDialects();
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,7 +57,7 @@ async function startUpload(baseUrl: string, mode: 'raw' | 'multipart', content: 
   };
 }
 
-describe.each(dialects)('upload limits (%s)', (dialect) => {
+describeEachDialect('upload limits (%s)', (dialect) => {
   let test: TestApp | undefined;
   afterEach(async () => {
     await test?.close();

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../webhooks/webhook-support.js';
 
-const dialects = await testDialects();
 const CSV = 'sku,name\nA-1,Apple\n';
 
 function filePart(boundary: string, filename = 'a.csv', field = 'file'): string {
   return `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: text/csv\r\n\r\n${CSV}\r\n`;
 }
 
-describe.each(dialects)('malformed multipart uploads (%s)', (dialect) => {
+describeEachDialect('malformed multipart uploads (%s)', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(dialect);

@@ -6,11 +6,12 @@ import type { ProgressBus } from '../../src/jobs/jobs.progress-bus.js';
 import { createBullJobQueue } from '../../src/jobs/jobs.queue.bullmq.js';
 import { createEmbeddedJobQueue } from '../../src/jobs/jobs.queue.embedded.js';
 import type { JobQueue } from '../../src/jobs/jobs.queue.js';
-import { REDIS_URL, redisAvailable } from '../support/services.js';
+import type { SuiteCase } from '../support/suites.js';
+import { REDIS_URL, redisSkipReason } from '../support/services.js';
 
 // The back-ends of the queue and progress-bus interfaces, for their contract suites:
-// in-process always; Redis when reachable (always in CI). Each Redis back-end works
-// under a key prefix of its own and deletes its keys afterwards.
+// in-process always; Redis when reachable (always in CI; else its suite shows as skipped).
+// Each Redis back-end works under a key prefix of its own and deletes its keys afterwards.
 
 export interface Backend<T> {
   name: string;
@@ -35,25 +36,25 @@ async function deleteKeys(prefix: string): Promise<void> {
 
 const testPrefix = () => `pi-test-${randomBytes(5).toString('hex')}`;
 
-export async function queueBackends(): Promise<Backend<JobQueue>[]> {
+/** A back-end as a case of its contract suite (describeEach). */
+const asCase = <T extends { name: string }>(backend: T, skipped: string | null = null): SuiteCase<T> => ({ name: backend.name, value: backend, skipped });
+
+export async function queueBackends(): Promise<SuiteCase<Backend<JobQueue>>[]> {
   const embedded: Backend<JobQueue> = {
     name: 'embedded',
     create: () => createEmbeddedJobQueue(),
     cleanUp: async () => undefined,
   };
-  if (!(await redisAvailable())) return [embedded];
   const prefix = testPrefix();
-  return [
-    embedded,
-    {
-      name: 'bullmq',
-      create: () => createBullJobQueue(REDIS_URL, prefix, { lockDurationMs: 2000, stalledIntervalMs: 1000 }),
-      cleanUp: () => deleteKeys(prefix),
-    },
-  ];
+  const bullmq: Backend<JobQueue> = {
+    name: 'bullmq',
+    create: () => createBullJobQueue(REDIS_URL, prefix, { lockDurationMs: 2000, stalledIntervalMs: 1000 }),
+    cleanUp: () => deleteKeys(prefix),
+  };
+  return [asCase(embedded), asCase(bullmq, await redisSkipReason())];
 }
 
-export async function progressBusBackends(): Promise<(Backend<ProgressBus> & { shared: boolean })[]> {
+export async function progressBusBackends(): Promise<SuiteCase<Backend<ProgressBus> & { shared: boolean }>[]> {
   let memory: ProgressBus | null = null;
   const embedded = {
     name: 'memory',
@@ -65,7 +66,7 @@ export async function progressBusBackends(): Promise<(Backend<ProgressBus> & { s
       memory = null;
     },
   };
-  if (!(await redisAvailable())) return [embedded];
   const prefix = testPrefix();
-  return [embedded, { name: 'redis', shared: false, create: () => createRedisProgressBus(REDIS_URL, prefix), cleanUp: () => deleteKeys(prefix) }];
+  const redis = { name: 'redis', shared: false, create: () => createRedisProgressBus(REDIS_URL, prefix), cleanUp: () => deleteKeys(prefix) };
+  return [asCase(embedded), asCase(redis, await redisSkipReason())];
 }

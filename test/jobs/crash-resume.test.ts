@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { POSTGRES_URL } from '../support/services.js';
 import { createDatabase } from '../../src/db/database.js';
-import { createTestStore, startTestApp, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, startTestApp, testConfig, type TestStore } from '../support/test-app.js';
 import { csvText, importFile, type Cells, type JobJson } from './job-helpers.js';
 import { freePort } from '../support/ports.js';
 
@@ -13,7 +14,6 @@ import { freePort } from '../support/ports.js';
 // hard (kill -9): each next start resumes the job from its checkpoint, and the catalog and
 // counts end exactly as after an uninterrupted run of the same file.
 
-const dialects = await testDialects();
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROWS = 80_000;
 
@@ -87,7 +87,7 @@ async function pollJob(server: Server, id: string, until: (job: JobJson) => bool
 
 const COUNTS = ['rows_processed', 'inserted', 'updated', 'unchanged', 'invalid', 'bytes_processed', 'bytes_total', 'percent'];
 
-describe.each(dialects)('SIGTERM and kill -9 mid-import, then restart (%s)', (dialect) => {
+describeEachDialect('SIGTERM and kill -9 mid-import, then restart (%s)', (dialect) => {
   const stores: TestStore[] = [];
   const servers: Server[] = [];
   afterAll(async () => {

@@ -2,12 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteExpiredUploads, deleteOrphanUploads } from '../../src/jobs/jobs.retention.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
 
-const dialects = await testDialects();
-
-describe.each(dialects)('upload retention (%s)', (dialect) => {
+describeEachDialect('upload retention (%s)', (dialect) => {
   let test: TestApp;
   beforeAll(async () => {
     test = await startTestApp(dialect, { UPLOAD_RETENTION_HOURS: '24' });

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, csvText, importFile, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
 
-const dialects = await testDialects();
 /** Big enough that a running import can be caught between batches (10,000 rows each). */
 const BIG_ROWS = 200_000;
 
-describe.each(dialects)('jobs API (%s)', (dialect) => {
+describeEachDialect('jobs API (%s)', (dialect) => {
   let test: TestApp;
   let bigFile: string;
   beforeAll(async () => {

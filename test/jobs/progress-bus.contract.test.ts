@@ -1,6 +1,7 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import type { ProgressBus } from '../../src/jobs/jobs.progress-bus.js';
 import type { Job } from '../../src/jobs/jobs.schemas.js';
+import { describeEach } from '../support/suites.js';
 import { progressBusBackends } from './contract-backends.js';
 
 const backends = await progressBusBackends();
@@ -38,17 +39,15 @@ function collector() {
   return {
     received,
     listener: (update: Job) => received.push(update),
-    async until(count: number, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    /** Waits until `count` updates have arrived. */
+    async until(count: number) {
+      await vi.waitFor(() => expect(received.length).toBeGreaterThanOrEqual(count), { timeout: 5000, interval: 10 });
       return received;
     },
   };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
-
-describe.each(backends)('ProgressBus contract ($name)', (backend) => {
+describeEach('ProgressBus contract ($name)', backends, (backend) => {
   const buses: ProgressBus[] = [];
   /** Two "nodes": the one running the job and the one serving the stream. */
   const nodes = () => {
@@ -69,13 +68,15 @@ describe.each(backends)('ProgressBus contract ($name)', (backend) => {
     await publisher.publish(job('job-b', 1));
     for (const rows of [1, 2, 3]) await publisher.publish(job('job-a', rows));
     await publisher.publish(job('job-a', 4, 'completed'));
-    const received = await mine.until(4);
-    await settle();
+    // Published last: once it is here, anything else (a repeat, job-b's update) would be too.
+    await publisher.publish(job('job-a', 5, 'completed'));
+    const received = await mine.until(5);
     expect(received.map((update) => [update.id, update.rows_processed, update.status])).toEqual([
       ['job-a', 1, 'running'],
       ['job-a', 2, 'running'],
       ['job-a', 3, 'running'],
       ['job-a', 4, 'completed'],
+      ['job-a', 5, 'completed'],
     ]);
     expect(received[0]).toMatchObject({ filename: 'a.csv', eta_seconds: 1, percent: 1 });
   });
@@ -91,10 +92,11 @@ describe.each(backends)('ProgressBus contract ($name)', (backend) => {
     await second.until(1);
     await unsubscribeFirst();
     await publisher.publish(job('job-c', 2));
-    await second.until(2);
-    await settle();
+    // Published last, to the same node: once the second listener has it, the first would have 2.
+    await publisher.publish(job('job-c', 3));
+    await second.until(3);
     expect(first.received.map((update) => update.rows_processed)).toEqual([1]);
-    expect(second.received.map((update) => update.rows_processed)).toEqual([1, 2]);
+    expect(second.received.map((update) => update.rows_processed)).toEqual([1, 2, 3]);
   });
 
   it('keeps the latest update of a job for readers on any node; null for a job not heard of', async () => {

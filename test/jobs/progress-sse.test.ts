@@ -1,15 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
 import { createJobsService } from '../../src/jobs/jobs.service.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, dataEvents, importFile, openSse, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
 
-const dialects = await testDialects();
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
-describe.each(dialects)('GET /api/progress/{id} (%s)', (dialect) => {
+describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
   let test: TestApp;
   let baseUrl: string;
   beforeAll(async () => {
@@ -127,8 +127,10 @@ describe('SSE heartbeat', () => {
       const { port } = server.address() as AddressInfo;
       const stream = await openSse(`http://127.0.0.1:${port}`, `/${id}`);
       await stream.next(1);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(stream.events.filter((event) => event.comment === 'heartbeat').length).toBeGreaterThanOrEqual(2);
+      const heartbeats = () => stream.events.filter((event) => event.comment === 'heartbeat');
+      await vi.waitFor(() => expect(heartbeats().length).toBeGreaterThanOrEqual(2), { timeout: 5000, interval: 10 });
+      // Nothing changed, so nothing but heartbeats came after the state.
+      expect(dataEvents(stream.events)).toHaveLength(1);
       stream.close();
     } finally {
       streams.closeAll();

@@ -1,5 +1,6 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import type { JobConsumer, JobQueue, RunJob } from '../../src/jobs/jobs.queue.js';
+import { describeEach } from '../support/suites.js';
 import { queueBackends } from './contract-backends.js';
 
 const backends = await queueBackends();
@@ -16,11 +17,10 @@ function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let sequence = 0;
 const jobId = () => `00000000-0000-4000-8000-${String(++sequence).padStart(6, '0')}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
 
-describe.each(backends)('JobQueue contract ($name)', (backend) => {
+describeEach('JobQueue contract ($name)', backends, (backend) => {
   const opened: { queue: JobQueue; consumers: JobConsumer[] }[] = [];
   const open = () => {
     const entry = { queue: backend.create(), consumers: [] as JobConsumer[] };
@@ -51,16 +51,17 @@ describe.each(backends)('JobQueue contract ($name)', (backend) => {
     });
     const ids = [jobId(), jobId(), jobId()];
     for (const id of ids) await queue.enqueue(id);
-    await waitFor(() => ran.length === 3);
-    await sleep(200);
-    expect(ran).toEqual(ids);
+    // One at a time and in order: a second run of any of them would come before this one.
+    const sentinel = jobId();
+    await queue.enqueue(sentinel);
+    await waitFor(() => ran.includes(sentinel));
+    expect(ran).toEqual([...ids, sentinel]);
   });
 
   it('keeps jobs enqueued before any consumer until one starts', async () => {
     const { queue, consume } = open();
     const ids = [jobId(), jobId()];
     for (const id of ids) await queue.enqueue(id);
-    await sleep(100);
     const ran: string[] = [];
     consume(async (id) => {
       ran.push(id);
@@ -84,13 +85,16 @@ describe.each(backends)('JobQueue contract ($name)', (backend) => {
     await queue.enqueue(id);
     await waitFor(() => ran.length === 1);
     await queue.enqueue(id);
-    await sleep(200);
-    expect(ran).toEqual([id]);
+    // Enqueued after the repeats: had one of them been taken, it would run before this.
+    const sentinel = jobId();
+    await queue.enqueue(sentinel);
     release();
-    await sleep(300);
+    await waitFor(() => ran.includes(sentinel));
+    expect(ran).toEqual([id, sentinel]);
+    // The sentinel started, so the first run has finished (one at a time): the job may run again.
     await queue.enqueue(id);
-    await waitFor(() => ran.length === 2);
-    expect(ran).toEqual([id, id]);
+    await waitFor(() => ran.length === 3);
+    expect(ran).toEqual([id, sentinel, id]);
   });
 
   it('discards a waiting job (it does not run), and runs it when enqueued again', async () => {
@@ -118,22 +122,34 @@ describe.each(backends)('JobQueue contract ($name)', (backend) => {
 
   it('runs at most `concurrency` jobs at a time', async () => {
     const { queue, consume } = open();
+    const total = 5;
+    let started = 0;
     let active = 0;
     let peak = 0;
     const done: string[] = [];
+    // Every run holds its slot until both slots are busy (or it is the last job): the runs
+    // overlap for sure, and a queue that starts a third one while two are held shows it.
+    let releaseSlots: () => void = () => undefined;
+    let slotsFull = new Promise<void>((resolve) => (releaseSlots = resolve));
     consume(
       async (id) => {
+        started++;
         active++;
         peak = Math.max(peak, active);
-        await sleep(150);
+        const gate = slotsFull;
+        if (active === 2 || started === total) {
+          releaseSlots();
+          slotsFull = new Promise<void>((resolve) => (releaseSlots = resolve));
+        }
+        await gate;
         active--;
         done.push(id);
         return 'finished';
       },
       { concurrency: 2 },
     );
-    for (let index = 0; index < 5; index++) await queue.enqueue(jobId());
-    await waitFor(() => done.length === 5);
+    for (let index = 0; index < total; index++) await queue.enqueue(jobId());
+    await waitFor(() => done.length === total);
     expect(peak).toBe(2);
   });
 

@@ -4,13 +4,13 @@ import type { Db } from '../../src/db/database.js';
 import { anyJobRunning } from '../../src/jobs/jobs.retention.js';
 import { openRuntime, retentionTasksOf } from '../../src/runtime.js';
 import { runRetentionPass, type RetentionTask } from '../../src/shared/retention.js';
-import { createTestStore, startTestApp, testConfig, testDialects, type TestApp, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, startTestApp, testConfig, type TestApp, type TestStore } from '../support/test-app.js';
 
 // Finding 6 (retention): finished jobs and their rejected rows, the delivery log and
 // delivered outbox events are deleted after their retention period, in small batches;
 // unfinished jobs, pending deliveries and events still being delivered are never touched.
 
-const dialects = await testDialects();
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const ERRORS_OF_OLD_JOB = 2500; // more than one batch
@@ -73,7 +73,7 @@ async function insertDelivery(db: Db, webhookId: number, eventId: string, status
 const ids = async (db: Db, table: 'jobs' | 'outbox_events') =>
   (await db.selectFrom(table).select('id').execute()).map((row) => String(row.id)).sort();
 
-describe.each(dialects)('retention (%s)', (dialect) => {
+describeEachDialect('retention (%s)', (dialect) => {
   let test: TestApp | undefined;
   afterEach(async () => {
     await test?.close();

@@ -1,16 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { claimJob, findJob } from '../../src/jobs/jobs.repository.js';
 import { createThreadJobRunner } from '../../src/jobs/jobs.runner.js';
 import { createJobThreadPool } from '../../src/jobs/jobs.thread-pool.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // Finding 8: when a job thread dies, the runner fails the job only if the job is still
 // that run's attempt. Real worker threads (support/crashing-thread.ts claims the job for
 // real, then exits) and the real database; the takeover is a real second claim.
 
-const dialects = await testDialects();
-
-describe.each(dialects)('a job thread that dies (%s)', (dialect) => {
+describeEachDialect('a job thread that dies (%s)', (dialect) => {
   let test: TestApp;
   let runner: ReturnType<typeof createThreadJobRunner>;
   beforeAll(async () => {

@@ -1,17 +1,17 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { RouteEntry } from '../../src/shared/error-handling.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { webDistDir } from '../../scripts/build-web.js';
-import { createTestStore, testConfig, testDialects, type Dialect, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, testConfig, type Dialect, type TestStore } from '../support/test-app.js';
 
 // The property: whatever the request (path, method, headers, query, body), the answer is below
 // 500, an error is `{"detail": …}` JSON, and the server stays healthy. `npm test` runs a fixed
 // seed and a bounded count; `npm run fuzz:http` runs more (FUZZ_HTTP_RUNS, FUZZ_HTTP_SEED).
 
-const dialects = await testDialects();
 const fuzzing = process.env.FUZZ_HTTP_RUNS !== undefined;
 const RUNS = Number(process.env.FUZZ_HTTP_RUNS ?? 800);
 const SEED = Number(process.env.FUZZ_HTTP_SEED ?? (fuzzing ? Date.now() % 2 ** 31 : 20261130));
@@ -290,7 +290,7 @@ async function send(app: FastifyInstance, request: FuzzRequest) {
   return { status: response.statusCode, contentType, body: Buffer.concat(chunks).toString('utf8') };
 }
 
-describe.each(dialects)('never a 500, whatever the request (%s)', (dialect: Dialect) => {
+describeEachDialect('never a 500, whatever the request (%s)', (dialect: Dialect) => {
   let store: TestStore;
   let runtime: Runtime;
   let app: FastifyInstance;

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const dialects = await testDialects();
-
-describe.each(dialects)('operations on %s', (dialect) => {
+describeEachDialect('operations on %s', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(dialect);

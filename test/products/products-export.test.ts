@@ -1,10 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { skuKey } from '../../src/products/products.rules.js';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
-
-const dialects = await testDialects();
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** Streams a GET response, counting bytes and lines without keeping the body. */
 function download(url: string, onChunk: () => void): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; lines: number; head: string }> {
@@ -27,7 +26,7 @@ function download(url: string, onChunk: () => void): Promise<{ status: number; h
   });
 }
 
-describe.each(dialects)('product CSV export on %s', (dialect) => {
+describeEachDialect('product CSV export on %s', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(dialect);

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // The list's search and counting paths that differ per database underneath (SQLite GLOB with
 // case classes vs PostgreSQL ILIKE; trigger-kept counts vs count(*)) must answer the same.
-
-const dialects = await testDialects();
 
 interface Listed {
   items: { id: number; sku: string }[];
@@ -22,7 +21,7 @@ const CATALOG = [
   { sku: 'THERMO-6', name: '300 \u212A probe', description: null, active: true },
 ];
 
-describe.each(dialects)('product list search and counts on %s', (dialect) => {
+describeEachDialect('product list search and counts on %s', (dialect) => {
   let t: TestApp;
   const list = async (query: string): Promise<Listed> => {
     const response = await t.app.inject({ method: 'GET', url: `/api/products?${query}` });

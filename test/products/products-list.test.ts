@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
-
-const dialects = await testDialects();
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 interface Listed {
   items: { id: number; sku: string; name: string; price: string | null; active: boolean }[];
@@ -20,7 +19,7 @@ const CATALOG = [
   { sku: 'CAFÉ-MUG', name: 'Café mug', description: 'Ceramic', price: '7.50', active: false },
 ];
 
-describe.each(dialects)('product list on %s', (dialect) => {
+describeEachDialect('product list on %s', (dialect) => {
   let t: TestApp;
   const list = async (query: string): Promise<Listed> => {
     const response = await t.app.inject({ method: 'GET', url: `/api/products?${query}` });

@@ -2,19 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countUnindexedProducts } from '../../src/db/search-index.js';
 import { rebuildSearchIndex } from '../../src/search/search.reindex.js';
 import { freePort } from '../support/ports.js';
 import { POSTGRES_URL } from '../support/services.js';
-import { createTestStore, startTestApp, testDialects, type Dialect, type TestApp, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, startTestApp, type Dialect, type TestApp, type TestStore } from '../support/test-app.js';
 import { csvText, importFile, waitForJob, type Cells, type JobJson } from '../jobs/job-helpers.js';
 
 // Keeping the search index: API writes are found by the very next search; imported rows once
 // the indexer has run (and, exact all along, before); reindex; deletes of every kind leave no
 // entry behind; an import killed with SIGKILL and resumed leaves an index the indexer completes.
 
-const dialects = await testDialects();
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Listed {
@@ -58,7 +58,7 @@ function catalogRows(count: number, word: (index: number) => string, skuPrefix =
   return csvText(rows);
 }
 
-describe.each(dialects)('search index maintenance on %s', (dialect) => {
+describeEachDialect('search index maintenance on %s', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(dialect);
@@ -144,7 +144,7 @@ describe.each(dialects)('search index maintenance on %s', (dialect) => {
   });
 });
 
-describe.each(dialects)('an import killed with SIGKILL and resumed (%s)', (dialect) => {
+describeEachDialect('an import killed with SIGKILL and resumed (%s)', (dialect) => {
   let store: TestStore;
   let child: ChildProcess | null = null;
   afterAll(async () => {

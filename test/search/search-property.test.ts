@@ -1,18 +1,17 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { openSearchIndexWriter, type SearchIndexWriter } from '../../src/db/search-index.js';
 import { containsInsensitive } from '../../src/db/sql-fragments.js';
 import { createProductsService, type ProductsService } from '../../src/products/products.service.js';
-import { createTestStore, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
 
 // The indexed search (trigram candidates + the indexer's marks, verified on the row) must answer
 // exactly what a plain scan of the same rows with the case-insensitive substring predicate does,
 // whatever the indexer has reached: each run indexes a random part of the catalog, then changes
 // some indexed rows' text (their index entries are stale until re-indexed).
-
-const dialects = await testDialects();
 
 /** Characters that trip searches: case variants beyond ASCII, LIKE and GLOB wildcards, escapes. */
 const ALPHABET = [
@@ -62,7 +61,7 @@ function termsFor(products: { sku: string; name: string; description: string | n
   return fc.array(fc.oneof(cut, cut, random), { minLength: 4, maxLength: 8 });
 }
 
-describe.each(dialects)('indexed search equals a plain scan on %s', (dialect) => {
+describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
   let store: TestStore;
   let database: Database;
   let products: ProductsService;

@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, testDialects, type TestApp } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { multipartBody } from '../jobs/job-helpers.js';
 
 // Text that PostgreSQL cannot store (NUL) or that is not Unicode (an unpaired UTF-16 surrogate)
 // is refused by the schema, the same on both databases: a 422 naming the field, never a 500.
 
-const dialects = await testDialects();
-
 /** A JSON body with `value` in it; JSON.stringify writes an unpaired surrogate as its \ud800 escape. */
 const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 
-describe.each(dialects)('NUL and unpaired surrogates in API input (%s)', (dialect) => {
+describeEachDialect('NUL and unpaired surrogates in API input (%s)', (dialect) => {
   let test: TestApp;
   beforeAll(async () => {
     test = await startTestApp(dialect);

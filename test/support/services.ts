@@ -51,6 +51,16 @@ export async function redisAvailable(): Promise<boolean> {
   return serviceAvailable(await redisCheck);
 }
 
+/** Why PostgreSQL-backed suites are skipped (printed), or null when it answers; throws in CI. */
+export async function postgresSkipReason(): Promise<string | null> {
+  return (await postgresAvailable()) ? null : ((await postgresCheck) as string);
+}
+
+/** Why Redis-backed suites are skipped (printed), or null when it answers; throws in CI. */
+export async function redisSkipReason(): Promise<string | null> {
+  return (await redisAvailable()) ? null : ((await redisCheck) as string);
+}
+
 export function serviceAvailable(problem: string | null): boolean {
   if (problem === null) return true;
   if (inCi) throw new Error(`${problem}; CI=true, so this suite fails instead of skipping`);

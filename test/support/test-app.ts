@@ -7,14 +7,10 @@ import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { POSTGRES_URL, postgresAvailable } from './services.js';
+import { POSTGRES_URL } from './services.js';
 
+/** Suites run on each: describeEachDialect (each-dialect.ts). */
 export type Dialect = 'sqlite' | 'postgres';
-
-/** The dialects this run can test: SQLite always; PostgreSQL when reachable (always in CI). */
-export async function testDialects(): Promise<Dialect[]> {
-  return (await postgresAvailable()) ? ['sqlite', 'postgres'] : ['sqlite'];
-}
 
 /**
  * A private place to keep data: a temporary directory, and for PostgreSQL a fresh

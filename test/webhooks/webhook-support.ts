@@ -73,6 +73,27 @@ export async function startReceiver(respond: Receiver['respond'] = () => ({})): 
   });
 }
 
+/**
+ * A second webhook, on a receiver of its own, subscribed to `events`. The dispatcher fans events
+ * out in the order they were committed, all webhooks of an event at once; so when the sentinel
+ * has an event, every delivery that event or an earlier one should have made exists already:
+ * proof that something was not sent, without waiting a while.
+ */
+export async function startSentinel(app: FastifyInstance, events: string[] = ['product.created']) {
+  const receiver = await startReceiver();
+  const webhook = await createWebhook(app, { url: receiver.url, events });
+  return {
+    receiver,
+    webhook,
+    /** Waits for the sentinel's delivery of the product event about `sku`. */
+    async received(sku: string): Promise<void> {
+      const about = (request: ReceivedRequest) => (JSON.parse(request.body) as { data?: { sku?: string } }).data?.sku === sku;
+      await waitUntil(() => receiver.requests.some(about), 15_000, () => `the sentinel's delivery about ${sku}`);
+    },
+    close: () => receiver.close(),
+  };
+}
+
 /** A port nothing listens on (it was free a moment ago). */
 export async function closedPort(): Promise<number> {
   const server = http.createServer();

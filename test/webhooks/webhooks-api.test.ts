@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDialects } from '../support/test-app.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { startWebhookApp, type WebhookTestApp } from './webhook-support.js';
 
-const dialects = await testDialects();
 const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 
-describe.each(dialects)('webhooks API on %s', (dialect) => {
+describeEachDialect('webhooks API on %s', (dialect) => {
   let t: WebhookTestApp;
   beforeAll(async () => {
     t = await startWebhookApp(dialect, { runWebhookDispatcher: false });

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RECENT_DELIVERIES, type Webhook } from '../../src/webhooks/webhooks.schemas.js';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { createWebhook, deliveriesOf, startReceiver, startWebhookApp, type Receiver, type WebhookTestApp } from './webhook-support.js';
 
 // What the web UI's webhook list and delivery log read: each webhook's recent attempts (its
 // health strip) and each delivery's request body. The dispatcher is off, so the only
 // attempts are the synchronous test calls and a redelivery stays pending.
 
-const dialects = await testDialects();
-
-describe.each(dialects)('webhook health and request bodies on %s', (dialect) => {
+describeEachDialect('webhook health and request bodies on %s', (dialect) => {
   let t: WebhookTestApp;
   let receiver: Receiver;
   beforeAll(async () => {

@@ -1,42 +1,35 @@
 import { Pool } from 'undici';
-import { describe, expect, it } from 'vitest';
-import { testDialects } from '../support/test-app.js';
-import { createWebhook, startReceiver, startWebhookApp, waitUntil } from './webhook-support.js';
+import { expect, it } from 'vitest';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createWebhook, startReceiver, startWebhookApp } from './webhook-support.js';
 
-const dialects = await testDialects();
+// Correctness under load only: the API latency with a slow receiver (p99 against the
+// reference without webhooks) is measured by `npm run bench:webhooks`.
 
 const UPDATES = 1_000;
 const CLIENTS = 4;
-/** The API's p99 with a slow receiver subscribed may be at most this many times the p99 without. */
-const P99_FACTOR = 5;
 
-/** PATCHes product `id` UPDATES times over real HTTP, CLIENTS at a time; returns the p99 latency in ms. */
-async function updateP99(pool: Pool, productIds: number[], round: string): Promise<number> {
-  const latencies: number[] = [];
+/** PATCHes the products UPDATES times over real HTTP, CLIENTS at a time; every answer must be 200. */
+async function updateAll(pool: Pool, productIds: number[]): Promise<void> {
   let next = 0;
   const client = async () => {
     while (next < UPDATES) {
       const index = next++;
-      const id = productIds[index % productIds.length];
-      const started = performance.now();
       const response = await pool.request({
         method: 'PATCH',
-        path: `/api/products/${id}`,
+        path: `/api/products/${productIds[index % productIds.length]}`,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `${round} ${index}` }),
+        body: JSON.stringify({ name: `Update ${index}` }),
       });
       await response.body.text();
-      latencies.push(performance.now() - started);
       if (response.statusCode !== 200) throw new Error(`update answered ${response.statusCode}`);
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, client));
-  latencies.sort((a, b) => a - b);
-  return latencies[Math.ceil(latencies.length * 0.99) - 1] as number;
 }
 
-describe.each(dialects)('webhook load on %s', (dialect) => {
-  it(`${UPDATES} product updates with a receiver taking 2 s each: every delivery arrives, and the API p99 stays put`, async () => {
+describeEachDialect('webhook load on %s', (dialect) => {
+  it(`${UPDATES} product updates with a receiver taking 2 s each: every update answers, every delivery arrives once`, async () => {
     const receiver = await startReceiver(() => ({ delayMs: 2_000 }));
     // 1,000 × 2 s / 100 per endpoint ≈ 20 s of delivery.
     const t = await startWebhookApp(dialect, {
@@ -56,20 +49,14 @@ describe.each(dialects)('webhook load on %s', (dialect) => {
         });
         productIds.push(((await response.body.json()) as { id: number }).id);
       }
-      await updateP99(pool, productIds, 'warm-up');
-      const without = await updateP99(pool, productIds, 'without');
-      // Every event so far is fanned out (to no one) before the webhook exists.
-      const db = t.runtime.database.db;
-      await waitUntil(async () => (await db.selectFrom('outbox_events').select('id').where('dispatched_at', 'is', null).execute()).length === 0);
-
       await createWebhook(t.app, { url: receiver.url, events: ['product.updated'] });
-      const withWebhooks = await updateP99(pool, productIds, 'with');
-      console.log(`${dialect}: API p99 without webhooks ${without.toFixed(1)} ms, with a slow receiver ${withWebhooks.toFixed(1)} ms`);
+      await updateAll(pool, productIds);
 
       await receiver.waitForRequests(UPDATES, 90_000);
+      // Every dispatcher stopped (close waits for its sends): no request can still come.
+      await t.stop();
+      expect(receiver.requests).toHaveLength(UPDATES);
       expect(new Set(receiver.requests.map((request) => request.headers['webhook-id'])).size).toBe(UPDATES);
-      // A generous factor (2 shared cores); a dispatcher that blocked the event loop would blow through it.
-      expect(withWebhooks).toBeLessThanOrEqual(without * P99_FACTOR);
     } finally {
       await pool.close();
       await t.close();

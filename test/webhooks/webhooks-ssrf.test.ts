@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusalOf, refusalOfUrl, type HostResolver } from '../../src/webhooks/webhooks.ssrf.js';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { createWebhook, deliveriesOf, startReceiver, startWebhookApp, waitUntil, type WebhookTestApp } from './webhook-support.js';
 
 // No test here sends traffic anywhere but 127.0.0.1: names resolve through a resolver of
@@ -82,8 +82,6 @@ describe('address classes', () => {
   });
 });
 
-const dialects = await testDialects();
-
 /** Names of our own: `*.public.test` resolve to a documentation address, the rest as listed. */
 const names: Record<string, string[]> = {
   localhost: ['127.0.0.1', '::1'],
@@ -103,7 +101,7 @@ function resolverWith(overrides: Record<string, string[]> = {}): HostResolver {
   };
 }
 
-describe.each(dialects)('SSRF guard in the API on %s', (dialect) => {
+describeEachDialect('SSRF guard in the API on %s', (dialect) => {
   let strict: WebhookTestApp;
   let lenient: WebhookTestApp;
   beforeAll(async () => {

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 import { closedPort, createProduct, deliveriesOf, startReceiver, startWebhookApp, waitUntil, type Receiver, type WebhookTestApp } from './webhook-support.js';
 
 // Finding 10 (part): credentials in a webhook URL are shown masked in every answer, kept
 // when the masked URL is sent back, and appear in no delivery log entry.
 
-const dialects = await testDialects();
 const PASSWORD = 'pa55-Wörd-s3cret';
 
-describe.each(dialects)('user:pass@ in webhook URLs (%s)', (dialect) => {
+describeEachDialect('user:pass@ in webhook URLs (%s)', (dialect) => {
   let t: WebhookTestApp;
   let receiver: Receiver;
   beforeAll(async () => {

@@ -4,7 +4,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { catalog, uploadRaw, waitForJob, type JobJson } from '../jobs/job-helpers.js';
 import { postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
-import { testConfig, testDialects } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { testConfig } from '../support/test-app.js';
 import { createWebhook, startReceiver, startWebhookApp, verifySignature, type Receiver, type WebhookTestApp } from './webhook-support.js';
 
 // Finding 9: a finished import's event, committed inside the job thread (or by a worker
@@ -12,9 +13,8 @@ import { createWebhook, startReceiver, startWebhookApp, verifySignature, type Re
 // so only the wake-up can deliver the event while the test waits.
 
 const NO_POLL = { WEBHOOK_POLL_INTERVAL_MS: '3600000' };
-const dialects = await testDialects();
 
-describe.each(dialects)('import events wake the dispatcher (%s, one process)', (dialect) => {
+describeEachDialect('import events wake the dispatcher (%s, one process)', (dialect) => {
   let test: WebhookTestApp | undefined;
   let receiver: Receiver | undefined;
   afterEach(async () => {
