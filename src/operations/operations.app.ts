@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
@@ -30,7 +30,7 @@ export async function buildOperationsApp(deps: OperationsAppDeps): Promise<Fasti
     requestIdHeader: false,
     forceCloseConnections: true,
     // Probes and scrapes every few seconds would drown the worker's own log lines.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: config.http.idleTimeoutMs,
     requestTimeout: config.http.headersTimeoutMs,
   });
