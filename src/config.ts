@@ -14,7 +14,11 @@ export interface Config {
    * the job counts as stalled (its worker died) and another worker takes it over.
    */
   jobLockTimeoutMs: number;
-  /** Where `npm run worker` serves /healthz, /readyz and /metrics (0: not at all); it binds to `host` like the API. */
+  /**
+   * Where `npm run worker` serves /healthz, /readyz and /metrics, bound to `host` like the API.
+   * 0 (the default outside the Docker image, which sets 8001): not at all, so that any number of
+   * workers start on one machine without each being given a port.
+   */
   workerHttpPort: number;
   uploadDir: string;
   maxUploadBytes: number;
@@ -98,7 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: readRedisPrefix(env),
     jobLockTimeoutMs: readInteger(env, 'JOB_LOCK_TIMEOUT_MS', 30_000, 1000, 3_600_000),
-    workerHttpPort: readInteger(env, 'WORKER_HTTP_PORT', 8001, 0, 65535),
+    workerHttpPort: readInteger(env, 'WORKER_HTTP_PORT', 0, 0, 65535),
     uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),
