@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { bulkDeleteRoutes } from './bulk-delete/bulk-delete.routes.js';
@@ -13,7 +14,7 @@ import type { JobQueue } from './jobs/jobs.queue.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import { Job, JobAccepted } from './jobs/jobs.schemas.js';
 import { createJobsService } from './jobs/jobs.service.js';
-import { operationsRoutes, type ReadinessCheck } from './operations/operations.routes.js';
+import { operationsRoutes } from './operations/operations.routes.js';
 import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
 import { productsRoutes } from './products/products.routes.js';
 import { Product } from './products/products.schemas.js';
@@ -27,6 +28,7 @@ import { installCrossSiteCheck } from './shared/cross-site.js';
 import { installErrorHandling } from './shared/error-handling.js';
 import { ErrorResponse, ValidationErrorResponse } from './shared/http.schemas.js';
 import { installMetrics } from './shared/metrics.js';
+import type { ReadinessCheck } from './shared/readiness.js';
 import { requestIdOf } from './shared/request-id.js';
 import { installSecurityHeaders } from './shared/security-headers.js';
 import { installValidatorCompiler } from './shared/validator-compiler.js';
@@ -56,6 +58,8 @@ export interface AppDeps {
   authenticators?: Authenticator[];
   /** Further /readyz checks besides the database (e.g. Redis). */
   readinessChecks?: ReadinessCheck[];
+  /** Metrics besides the HTTP and process ones, served on /metrics (Runtime has the queue's, the job runs' and the webhook backlog's). */
+  metrics?: Registry;
   /** The built web UI (`web/dist`) to serve at `/`; without it `/` says how to build it. */
   webDistDir?: string | null;
 }
@@ -97,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessionService({ apiToken: config.apiToken, ttlHours: config.sessionTtlHours });
   const auth = createApiAuth(config.apiToken, [sessions.authenticator, ...(deps.authenticators ?? [])]);
   installApiAuth(app, auth);
-  installMetrics(app);
+  installMetrics(app, deps.metrics);
   await installApiDocs(app, PRODUCT_VERSION);
   // Shared schemas go on the root, before any plugin: a plugin adding its own would
   // get a validator compiler of Fastify's making instead of ours.

@@ -9,6 +9,17 @@ export interface Config {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel of ours (queues, progress), so several installs can share a Redis. */
   redisPrefix: string;
+  /**
+   * Scaled mode: how long a worker may go without renewing the lock of the job it runs before
+   * the job counts as stalled (its worker died) and another worker takes it over.
+   */
+  jobLockTimeoutMs: number;
+  /**
+   * Where `npm run worker` serves /healthz, /readyz and /metrics, bound to `host` like the API.
+   * 0 (the default outside the Docker image, which sets 8001): not at all, so that any number of
+   * workers start on one machine without each being given a port.
+   */
+  workerHttpPort: number;
   uploadDir: string;
   maxUploadBytes: number;
   /** How long the file of a failed or cancelled import is kept for a retry before it is deleted. */
@@ -90,6 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
     database: readDatabase(env, dataDir),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: readRedisPrefix(env),
+    jobLockTimeoutMs: readInteger(env, 'JOB_LOCK_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    workerHttpPort: readInteger(env, 'WORKER_HTTP_PORT', 0, 0, 65535),
     uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),

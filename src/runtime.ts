@@ -1,17 +1,21 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
-import { createJobQueue, createProgressBus, createRedisReadinessCheck } from './jobs/jobs.backends.js';
+import { Registry } from 'prom-client';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
+import { registerJobQueueMetrics } from './jobs/jobs.queue.metrics.js';
 import { anyJobRunning, jobRetentionTasks } from './jobs/jobs.retention.js';
 import { createThreadJobRunner, resumeUnfinishedJobs } from './jobs/jobs.runner.js';
-import type { ReadinessCheck } from './operations/operations.routes.js';
-import { openOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js';
+import { selectMode } from './mode/mode.js';
+import { registerOutboxMetrics } from './outbox/outbox.metrics.js';
+import type { OutboxSignal } from './outbox/outbox.signal.js';
+import type { ReadinessCheck } from './shared/readiness.js';
 import { startRetention, type RetentionTask } from './shared/retention.js';
 import { startSearchIndexer, type SearchIndexer } from './search/search.indexer.js';
 import { closeInOrder, once, type Closable } from './shared/shutdown.js';
 import { startWebhookDispatcher } from './webhooks/webhooks.dispatcher.js';
+import { registerWebhookDeliveryMetrics } from './webhooks/webhooks.metrics.js';
 import { webhookRetentionTasks } from './webhooks/webhooks.retention.js';
 import type { HostResolver } from './webhooks/webhooks.ssrf.js';
 
@@ -26,8 +30,10 @@ export interface Runtime {
   progressBus: ProgressBus;
   /** Wakes the webhook dispatchers (this process's; every process's in scaled mode) when outbox events were committed (pass it to buildApp). */
   outboxSignal: OutboxSignal;
-  /** /readyz checks besides the database: Redis when configured. */
+  /** /readyz checks besides the database: Redis in scaled mode. */
   readinessChecks: ReadinessCheck[];
+  /** Metrics of the queue, the job runs and the webhook backlog, for whichever app serves /metrics. */
+  metrics: Registry;
   /** The background search indexer, in processes that run jobs (null elsewhere). */
   searchIndexer: SearchIndexer | null;
   close(): Promise<void>;
@@ -35,8 +41,8 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   /**
-   * Whether this process runs jobs (in worker threads). Default: yes in embedded mode
-   * (no REDIS_URL); in scaled mode only `npm run worker` processes do.
+   * Whether this process runs jobs (in worker threads). Default: the mode's answer (embedded:
+   * yes; scaled: no, only `npm run worker` processes do, which pass true).
    */
   runJobs?: boolean;
   /** A job run or background task that failed unexpectedly (default: onCloseError). */
@@ -66,39 +72,29 @@ export async function openRuntime(
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const database = createDatabase(config.database);
-  try {
-    await migrateToLatest(database.db);
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
+  const mode = await migrateToLatest(database.db)
+    .then(() => selectMode(config).open({ runJobs: options.runJobs }))
+    .catch(async (error: unknown) => {
+      await database.close();
+      throw error;
+    });
   const onBackgroundError = options.onBackgroundError ?? onCloseError;
-  const progressBus = await createProgressBus(config);
-  const outboxSignal = await openOutboxSignal(config);
-  const jobQueue = await createJobQueue(config);
+  const { jobQueue, progressBus, outboxSignal, readinessChecks } = mode;
+  const metrics = new Registry();
+  const jobMetrics = registerJobQueueMetrics(metrics, jobQueue);
+  registerOutboxMetrics(metrics, database.db);
+  registerWebhookDeliveryMetrics(metrics, database.db);
   const workers: Closable[] = [];
-  const connections: Closable[] = [
-    { name: 'progress bus', close: () => progressBus.close() },
-    { name: 'outbox signal', close: () => outboxSignal.close() },
-  ];
-  const readinessChecks: ReadinessCheck[] = [];
   let searchIndexer: SearchIndexer | null = null;
-  if (config.redisUrl) {
-    const redisCheck = await createRedisReadinessCheck(config.redisUrl);
-    readinessChecks.push(redisCheck);
-    connections.push({ name: 'redis readiness check', close: () => redisCheck.close() });
-  }
-  const resources: Closable[] = [
-    { name: 'job queue', close: () => jobQueue.close() },
-    ...connections,
-    { name: 'database', close: () => database.close() },
-  ];
-  // Workers first (filled below), then the queue, the connections, the database.
-  const close = once(() => closeInOrder([...workers, ...resources], onCloseError));
+  // Workers first (filled below), then the mode's queue and connections, then the database.
+  const close = once(() => closeInOrder([...workers, ...mode.closables, { name: 'database', close: () => database.close() }], onCloseError));
   try {
-    if (options.runJobs ?? config.redisUrl === null) {
+    if (mode.runsJobs) {
       const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
-      const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
+      const consumer = jobQueue.consume(jobMetrics.timed(runner.run), {
+        onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error),
+        onStalled: jobMetrics.countStall,
+      });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       if (config.searchIndexer) {
         const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
@@ -128,5 +124,5 @@ export async function openRuntime(
     await close();
     throw error;
   }
-  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, searchIndexer, close };
+  return { config, database, jobQueue, progressBus, outboxSignal, readinessChecks, metrics, searchIndexer, close };
 }

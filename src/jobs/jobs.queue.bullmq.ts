@@ -6,9 +6,15 @@ import type { ConsumeOptions, JobConsumer, JobQueue, RunJob } from './jobs.queue
 const QUEUE_NAME = 'jobs';
 
 export interface BullJobQueueOptions {
-  /** How long a worker holds a job without renewing its lock before it counts as stalled. */
+  /**
+   * How long a worker holds a job without renewing its lock (renewed every half of it) before
+   * the job counts as stalled (default 30 s).
+   */
   lockDurationMs?: number;
-  /** How often workers look for stalled jobs. */
+  /**
+   * How often workers look for stalled jobs (default half the lock duration: a dead worker's
+   * job is then taken over 1 to 1.5 lock durations after its last renewal).
+   */
   stalledIntervalMs?: number;
 }
 
@@ -28,7 +34,9 @@ export function createBullJobQueue(url: string, prefix: string, options: BullJob
   const queue = new Queue<{ jobId: string }>(QUEUE_NAME, { connection: connect(), prefix });
   queue.on('error', () => undefined);
 
-  function consume(run: RunJob, { concurrency = 1, onError }: ConsumeOptions = {}): JobConsumer {
+  const lockDuration = options.lockDurationMs ?? 30_000;
+
+  function consume(run: RunJob, { concurrency = 1, onError, onStalled }: ConsumeOptions = {}): JobConsumer {
     const running = new Set<AbortController>();
     const worker = new Worker<{ jobId: string }>(
       QUEUE_NAME,
@@ -53,12 +61,13 @@ export function createBullJobQueue(url: string, prefix: string, options: BullJob
         connection: connect(),
         prefix,
         concurrency,
-        lockDuration: options.lockDurationMs ?? 30_000,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        lockDuration,
+        stalledInterval: options.stalledIntervalMs ?? Math.round(lockDuration / 2),
         maxStalledCount: 10,
       },
     );
     worker.on('error', () => undefined);
+    if (onStalled) worker.on('stalled', (jobId: string) => onStalled(jobId));
     return {
       close: once(async () => {
         for (const controller of running) controller.abort();
@@ -78,6 +87,10 @@ export function createBullJobQueue(url: string, prefix: string, options: BullJob
     async discard(jobId) {
       // BullMQ refuses to remove a job a worker holds (running): that one is left alone.
       await queue.remove(jobId).catch(() => undefined);
+    },
+    async counts() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
+      return { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
     },
     consume,
     close: once(async () => {

@@ -11,6 +11,7 @@ export function createEmbeddedJobQueue(): JobQueue {
   /** Waiting or running: enqueueing them again is a no-op. */
   const known = new Set<string>();
   const consumers = new Set<Consumer>();
+  let active = 0;
   const dispatch = () => {
     for (const consumer of consumers) consumer.pull();
   };
@@ -23,12 +24,14 @@ export function createEmbeddedJobQueue(): JobQueue {
         while (!closed && running.size < concurrency && waiting.length > 0) {
           const jobId = waiting.shift() as string;
           const controller = new AbortController();
+          active += 1;
           const task: Promise<void> = run(jobId, controller.signal)
             .catch((error: unknown): RunOutcome => {
               onError?.(jobId, error);
               return 'finished';
             })
             .then((outcome) => {
+              active -= 1;
               running.delete(task);
               if (outcome === 'interrupted') waiting.unshift(jobId);
               else known.delete(jobId);
@@ -61,6 +64,9 @@ export function createEmbeddedJobQueue(): JobQueue {
       if (index < 0) return;
       waiting.splice(index, 1);
       known.delete(jobId);
+    },
+    async counts() {
+      return { waiting: waiting.length, active, delayed: 0 };
     },
     consume,
     close: once(async () => {

@@ -13,6 +13,19 @@ export interface ConsumeOptions {
   concurrency?: number;
   /** A run that threw (a bug or an unreachable database); the job's own failures never get here. */
   onError?: (jobId: string, error: unknown) => void;
+  /**
+   * This consumer found a job whose runner stopped renewing its lock (its process died or
+   * froze) and handed it back to the queue. Only a queue shared by processes has stalls.
+   */
+  onStalled?: (jobId: string) => void;
+}
+
+/** How many jobs are in each state of the queue, all consumers (all processes) together. */
+export interface JobCounts {
+  waiting: number;
+  active: number;
+  /** Waiting for a retry's backoff after a run threw. */
+  delayed: number;
 }
 
 /**
@@ -29,6 +42,8 @@ export interface JobQueue {
    * A job already running is left alone.
    */
   discard(jobId: string): Promise<void>;
+  /** For /metrics. */
+  counts(): Promise<JobCounts>;
   /** Starts running waiting jobs in this process. */
   consume(run: RunJob, options?: ConsumeOptions): JobConsumer;
   /** Idempotent; close the consumers first. */

@@ -1,11 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-
-/** Something /readyz must hear from: the database, Redis when configured. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<void>;
-}
+import type { ReadinessCheck } from '../shared/readiness.js';
 
 const tags = ['operations'];
 // Probes run without the API token (they show nothing but up/ready).

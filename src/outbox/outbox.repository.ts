@@ -31,3 +31,13 @@ export async function appendOutboxEvents(db: Executor, type: EventType, items: u
   }
   return ids;
 }
+
+/** Events not yet fanned out into deliveries: how many, and when the oldest was committed (null: none). */
+export async function outboxBacklog(db: Executor): Promise<{ count: number; oldestCreatedAt: Date | null }> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select((eb) => [eb.fn.countAll<number | string>().as('count'), eb.fn.min('created_at').as('oldest')])
+    .where('dispatched_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.count), oldestCreatedAt: row.oldest === null ? null : new Date(row.oldest) };
+}

@@ -29,14 +29,3 @@ export function createOutboxSignal(): OutboxSignal {
     },
   };
 }
-
-/**
- * The one place that picks the signal's back-end: REDIS_URL unset = this process only
- * (embedded mode has one process); set = Redis pub/sub as well, so events a worker
- * process commits wake the API's dispatcher. ioredis is loaded only in scaled mode.
- */
-export async function openOutboxSignal(config: { redisUrl: string | null; redisPrefix: string }): Promise<OutboxSignalBackend> {
-  if (!config.redisUrl) return { ...createOutboxSignal(), close: async () => undefined };
-  const { createRedisOutboxSignal } = await import('./outbox.signal.redis.js');
-  return createRedisOutboxSignal(config.redisUrl, config.redisPrefix);
-}

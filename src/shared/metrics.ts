@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics of this app instance (its own registry: no process-wide singleton). */
-export function installMetrics(app: FastifyInstance): Registry {
+/**
+ * Serves /metrics: this app's HTTP metrics and the process's, in a registry of its own (no
+ * process-wide singleton), plus `shared` — the runtime's metrics (queue, jobs, backlogs),
+ * which one runtime keeps for whichever app serves them.
+ */
+export function installMetrics(app: FastifyInstance, shared?: Registry): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status_code'] as const;
@@ -25,9 +29,29 @@ export function installMetrics(app: FastifyInstance): Registry {
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
+  const served = shared ? Registry.merge([registry, shared]) : registry;
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
+    reply.header('content-type', served.contentType);
+    return served.metrics();
   });
-  return registry;
+  return served;
+}
+
+/**
+ * For gauges that read one query's result at scrape time: calls that overlap (the gauges of
+ * one scrape are collected together) share one read instead of each running the query.
+ */
+export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | null = null;
+  return () => {
+    inFlight ??= read().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+}
+
+/** Seconds from `since` to now; 0 when there is nothing (null) or it lies ahead. */
+export function secondsSince(since: Date | null, now = Date.now()): number {
+  return since === null ? 0 : Math.max(0, (now - since.getTime()) / 1000);
 }

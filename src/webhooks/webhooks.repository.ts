@@ -274,3 +274,14 @@ export async function deleteDeliveredEvents(db: Executor, before: string, limit:
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Deliveries not yet made (pending, in flight included): how many, the oldest one's creation, the earliest due time. */
+export async function deliveryBacklog(db: Executor): Promise<{ count: number; oldestCreatedAt: Date | null; earliestDueAt: Date | null }> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => [eb.fn.countAll<number | string>().as('count'), eb.fn.min('created_at').as('oldest'), eb.fn.min('next_attempt_at').as('due')])
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  const toDate = (value: string | Date | null) => (value === null ? null : new Date(value));
+  return { count: Number(row.count), oldestCreatedAt: toDate(row.oldest), earliestDueAt: toDate(row.due) };
+}

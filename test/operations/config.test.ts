@@ -10,6 +10,8 @@ describe('configuration', () => {
       host: '0.0.0.0',
       database: { dialect: 'sqlite', file: path.resolve('data/products.db') },
       redisUrl: null,
+      jobLockTimeoutMs: 30_000,
+      workerHttpPort: 0,
       uploadDir: path.resolve('data/uploads'),
       maxUploadBytes: 1073741824,
       apiToken: null,
@@ -53,6 +55,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['SESSION_TTL_HOURS', '0'],
     ['SEARCH_INDEXER', 'maybe'],
+    ['JOB_LOCK_TIMEOUT_MS', '500'],
+    ['WORKER_HTTP_PORT', '70000'],
   ])('rejects %s=%s with a one-line message naming it', (name, value) => {
     let error: unknown;
     try {

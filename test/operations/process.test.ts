@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
+import { REDIS_URL, redisAvailable } from '../support/services.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -29,7 +31,18 @@ function run(entry: string, env: Record<string, string>) {
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
+  /** Resolves with the first stdout line that matches (rejects when the process exits first). */
+  const printed = (pattern: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const look = () => {
+        const line = stdout.split('\n').find((candidate) => pattern.test(candidate));
+        if (line !== undefined) resolve(line);
+      };
+      child.stdout!.on('data', look);
+      child.on('exit', () => reject(new Error(`exited without printing ${pattern}: ${stdout}${stderr}`)));
+      look();
+    });
+  return { child, exited, printed, output: () => ({ stdout, stderr }) };
 }
 
 async function waitForHealth(port: number, timeoutMs = 20_000): Promise<void> {
@@ -94,5 +107,47 @@ describe('npm run migrate', () => {
     const second = run('src/migrate.ts', env);
     expect(await second.exited).toBe(0);
     expect(second.output().stdout).toContain('Database is up to date.');
+  });
+});
+
+describe.skipIf(!(await redisAvailable()))('npm run worker', () => {
+  it('serves /healthz, /readyz and /metrics (the token required) on WORKER_HTTP_PORT, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const prefix = `pi-test-worker-${process.pid}-${port}`;
+    const worker = run('src/worker.ts', {
+      DATA_DIR: tempDir(),
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      WORKER_HTTP_PORT: String(port),
+      HOST: '127.0.0.1',
+      API_TOKEN: 'worker-token',
+    });
+    expect(await worker.printed(/^worker ready/)).toContain(`http://127.0.0.1:${port}`);
+    const url = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer worker-token' } });
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/^job_queue_jobs\{state="waiting"\} 0$/m);
+    expect(text).toContain('job_run_duration_seconds');
+    expect(text).toContain('webhook_delivery_lag_seconds');
+    expect(text).toContain('process_resident_memory_bytes');
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('refuses to start without REDIS_URL', async () => {
+    const worker = run('src/worker.ts', { DATA_DIR: tempDir(), REDIS_URL: '' });
+    expect(await worker.exited).toBe(78);
+    expect(worker.output().stderr).toContain('npm run worker needs REDIS_URL');
   });
 });
