@@ -143,7 +143,7 @@ describe.each(dialects)('webhook claims on %s', (dialect) => {
     expect(await hasUndispatchedEvents(database.db)).toBe(true);
 
     // Two dispatchers at once never take the same event (on PostgreSQL the later one may find
-    // the rows it picked already taken, and take fewer: the dispatcher then claims again).
+    // the rows it picked already taken, and take fewer; one that took a full batch claims again).
     const batches = await Promise.all([claimOutboxEvents(database.db, at(10), 3), claimOutboxEvents(database.db, at(10), 3)]);
     for (let batch = await claimOutboxEvents(database.db, at(11), 3); batch.length > 0; batch = await claimOutboxEvents(database.db, at(11), 3)) {
       batches.push(batch);
