@@ -73,5 +73,4 @@ describe.skipIf(!(await redisAvailable()))('scaled mode (REDIS_URL set)', () => 
     expect(api.closables.map((closable) => closable.name)).toEqual(['job queue', 'progress bus', 'outbox signal', 'redis readiness check']);
     expect((await open(env, true)).runsJobs).toBe(true);
   });
-
 });
