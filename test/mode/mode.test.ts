@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { selectMode, type ModeParts } from '../../src/mode/mode.js';
@@ -60,12 +62,20 @@ describe('embedded mode (no REDIS_URL)', () => {
 });
 
 describe.skipIf(!(await redisAvailable()))('scaled mode (REDIS_URL set)', () => {
-  const env = { REDIS_URL, REDIS_PREFIX: 'pi-test-mode' };
+  const prefix = `pi-test-${randomBytes(5).toString('hex')}`;
+  const env = { REDIS_URL, REDIS_PREFIX: prefix };
+  afterAll(async () => {
+    for (const parts of opened.splice(0)) await close(parts);
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
 
   it('runs jobs only in workers, and makes /readyz ask Redis', async () => {
     const mode = selectMode(loadConfig(env));
     expect(mode).toMatchObject({ name: 'scaled', jobsRunInWorkers: true });
-    expect(mode.description).toBe(`BullMQ on ${new URL(REDIS_URL).host}, prefix pi-test-mode`);
+    expect(mode.description).toBe(`BullMQ on ${new URL(REDIS_URL).host}, prefix ${prefix}`);
     const api = await open(env);
     expect(api.runsJobs).toBe(false);
     expect(api.readinessChecks.map((check) => check.name)).toEqual(['redis']);
