@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import pg from 'pg';
+import { openSqliteConnection } from '../../src/db/database.js';
 import { POSTGRES_URL } from './services.js';
-import type { TestApp } from './test-app.js';
+import { testConfig, type TestApp, type TestStore } from './test-app.js';
 
 // Holds a running import at a batch commit, with no hook in the app: the test takes a lock the
 // commit needs and gives it back with release(). For tests that must act on a job while it
@@ -33,21 +34,53 @@ const FINISHED = ['completed', 'failed', 'cancelled'];
  *   neither while held. The import waits at most busy_timeout (10 s, src/db/database.ts).
  */
 export async function holdImportAtNextBatch(test: TestApp, jobId: string): Promise<ImportHold> {
-  return test.config.database.dialect === 'postgres' ? holdOnPostgres(test, jobId) : holdOnSqlite(test, jobId);
+  const { db } = test.runtime.database;
+  const readJob = () => db.selectFrom('jobs').select(['status', 'phase']).where('id', '=', jobId).executeTakeFirstOrThrow();
+  if (test.config.database.dialect === 'postgres') return holdOnPostgres(test.store, jobId, readJob);
+  return holdOnSqlite(jobId, readJob, {
+    lock: async () => {
+      await sql`begin immediate`.execute(db);
+    },
+    unlock: async () => {
+      await sql`commit`.execute(db);
+    },
+  });
 }
 
-async function jobStatus(test: TestApp, jobId: string): Promise<string> {
-  const row = await test.runtime.database.db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirstOrThrow();
-  return row.status;
+/**
+ * The same for an import run by a server process of its own on `store`, its job read through
+ * `readJob` (its API). On SQLite the hold is a write transaction of a second connection: the
+ * server writes nothing on its main thread while it runs a job and no request comes in.
+ */
+export async function holdServerImportAtNextBatch(store: TestStore, jobId: string, readJob: ReadJob): Promise<ImportHold> {
+  const database = testConfig(store).database;
+  if (database.dialect === 'postgres') return holdOnPostgres(store, jobId, readJob);
+  const connection = openSqliteConnection(database.file);
+  return holdOnSqlite(jobId, readJob, {
+    lock: async () => {
+      connection.exec('begin immediate');
+    },
+    unlock: async () => {
+      connection.exec('commit');
+      connection.close();
+    },
+  });
 }
+
+/** A job's status, and its phase (set once the import saved its start). */
+type ReadJob = () => Promise<{ status: string; phase: string | null }>;
 
 function once(action: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | null = null;
   return () => (done ??= action());
 }
 
-async function holdOnPostgres(test: TestApp, jobId: string): Promise<ImportHold> {
-  const products = `${test.store.schema as string}.products`;
+function endedBeforeHeld(jobId: string, status: string): Error {
+  return new Error(`import ${jobId} is ${status}: it ended before it could be held`);
+}
+
+async function holdOnPostgres(store: TestStore, jobId: string, readJob: ReadJob): Promise<ImportHold> {
+  const products = `${store.schema as string}.products`;
   const holder = new pg.Client({ connectionString: POSTGRES_URL });
   // Watches pg_locks from outside the holding transaction: inside it, pg_stat_activity is a snapshot.
   const watcher = new pg.Client({ connectionString: POSTGRES_URL });
@@ -68,8 +101,8 @@ async function holdOnPostgres(test: TestApp, jobId: string): Promise<ImportHold>
         [products],
       );
       if ((rows[0]?.waiting ?? 0) > 0) return { release };
-      const status = await jobStatus(test, jobId);
-      if (FINISHED.includes(status)) throw new Error(`import ${jobId} is ${status}: it ended before it could be held`);
+      const { status } = await readJob();
+      if (FINISHED.includes(status)) throw endedBeforeHeld(jobId, status);
       if (Date.now() > deadline) throw new Error(`import ${jobId} did not reach a batch commit in ${HOLD_TIMEOUT_MS} ms (${status})`);
       await new Promise((resolve) => setTimeout(resolve, 20)); // polling pg_locks: no event tells when a lock is waited for
     }
@@ -81,25 +114,22 @@ async function holdOnPostgres(test: TestApp, jobId: string): Promise<ImportHold>
   }
 }
 
-async function holdOnSqlite(test: TestApp, jobId: string): Promise<ImportHold> {
-  const { db } = test.runtime.database;
+async function holdOnSqlite(jobId: string, readJob: ReadJob, writeLock: { lock(): Promise<void>; unlock(): Promise<void> }): Promise<ImportHold> {
   // Its start is saved (phase set) when it begins reading rows: its next write is a batch commit.
   const deadline = Date.now() + HOLD_TIMEOUT_MS;
   for (;;) {
-    const row = await db.selectFrom('jobs').select(['status', 'phase']).where('id', '=', jobId).executeTakeFirstOrThrow();
-    if (row.status === 'running' && row.phase !== null) break;
-    if (FINISHED.includes(row.status)) throw new Error(`import ${jobId} is ${row.status}: it ended before it could be held`);
-    if (Date.now() > deadline) throw new Error(`import ${jobId} did not start reading rows in ${HOLD_TIMEOUT_MS} ms (${row.status})`);
+    const { status, phase } = await readJob();
+    if (status === 'running' && phase !== null) break;
+    if (FINISHED.includes(status)) throw endedBeforeHeld(jobId, status);
+    if (Date.now() > deadline) throw new Error(`import ${jobId} did not start reading rows in ${HOLD_TIMEOUT_MS} ms (${status})`);
     await new Promise((resolve) => setTimeout(resolve, 5)); // its thread tells no one when it saved its start
   }
-  await sql`begin immediate`.execute(db);
-  const release = once(async () => {
-    await sql`commit`.execute(db);
-  });
-  const { status } = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirstOrThrow();
+  await writeLock.lock();
+  const release = once(() => writeLock.unlock());
+  const { status } = await readJob();
   if (status !== 'running') {
     await release();
-    throw new Error(`import ${jobId} is ${status}: it ended before it could be held`);
+    throw endedBeforeHeld(jobId, status);
   }
   return { release };
 }
