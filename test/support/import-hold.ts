@@ -50,7 +50,9 @@ export async function holdImportAtNextBatch(test: TestApp, jobId: string): Promi
 /**
  * The same for an import run by a server process of its own on `store`, its job read through
  * `readJob` (its API). On SQLite the hold is a write transaction of a second connection: the
- * server writes nothing on its main thread while it runs a job and no request comes in.
+ * server writes nothing on its main thread while it runs a job and no request comes in. (A
+ * resumed job still shows its earlier phase: on SQLite its hold may land on its start, before
+ * its first batch; no batch commits either way.)
  */
 export async function holdServerImportAtNextBatch(store: TestStore, jobId: string, readJob: ReadJob): Promise<ImportHold> {
   const database = testConfig(store).database;
