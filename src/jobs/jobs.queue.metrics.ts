@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { scrapeRead } from '../shared/metrics.js';
 import type { JobQueue, RunJob, RunOutcome } from './jobs.queue.js';
 
 export interface JobRunMetrics {
@@ -14,14 +15,17 @@ export interface JobRunMetrics {
  * processes that run jobs, how long runs take and how many stalled jobs they took back.
  */
 export function registerJobQueueMetrics(registry: Registry, queue: JobQueue): JobRunMetrics {
+  const readCounts = scrapeRead(() => queue.counts());
   new Gauge({
     name: 'job_queue_jobs',
     help: 'Jobs in the queue by state (all processes together)',
     labelNames: ['state'] as const,
     registers: [registry],
+    // Without an answer (Redis down) the series are dropped: unknown, not 0.
     async collect() {
-      const counts = await queue.counts();
-      for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+      const counts = await readCounts();
+      this.reset();
+      for (const [state, count] of Object.entries(counts ?? {})) this.set({ state }, count);
     },
   });
   const durations = new Histogram({

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ReadinessCheck } from '../shared/readiness.js';
+import { withTimeout } from '../shared/timeout.js';
 
 const tags = ['operations'];
 // Probes run without the API token (they show nothing but up/ready).
@@ -44,11 +45,3 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<{ readinessChecks: Read
     },
   );
 };
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

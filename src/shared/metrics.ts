@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { withTimeout } from './timeout.js';
 
 /**
  * Serves /metrics: this app's HTTP metrics and the process's, in a registry of its own (no
@@ -38,17 +39,39 @@ export function installMetrics(app: FastifyInstance, shared?: Registry): Registr
 }
 
 /**
- * For gauges that read one query's result at scrape time: calls that overlap (the gauges of
- * one scrape are collected together) share one read instead of each running the query.
+ * For gauges read from a back-end at scrape time: resolves with the read's result, or with null
+ * when it fails or takes longer than `timeoutMs` (the gauge then drops its series: a scrape must
+ * answer, with the process's other metrics, while Redis or the database is down). Calls that
+ * overlap — the gauges of one scrape are collected together — share one read.
  */
-export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
-  let inFlight: Promise<T> | null = null;
+export function scrapeRead<T>(read: () => Promise<T>, timeoutMs = 2000): () => Promise<T | null> {
+  let inFlight: Promise<T | null> | null = null;
   return () => {
-    inFlight ??= read().finally(() => {
-      inFlight = null;
-    });
+    inFlight ??= withTimeout(read(), timeoutMs)
+      .catch(() => null)
+      .finally(() => {
+        inFlight = null;
+      });
     return inFlight;
   };
+}
+
+/** A gauge set at each scrape from a `scrapeRead`; with no answer it has no sample (unknown, not 0). */
+export function registerScrapedGauge<T>(
+  registry: Registry,
+  read: () => Promise<T | null>,
+  gauge: { name: string; help: string; value: (result: T) => number },
+): void {
+  new Gauge({
+    name: gauge.name,
+    help: gauge.help,
+    registers: [registry],
+    async collect() {
+      const result = await read();
+      if (result === null) this.reset();
+      else this.set(gauge.value(result));
+    },
+  });
 }
 
 /** Seconds from `since` to now; 0 when there is nothing (null) or it lies ahead. */

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { holdImportAtNextBatch } from '../support/import-hold.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { catalog, csvText, importFile, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
 
-/** Big enough that a running import can be caught between batches (10,000 rows each). */
-const BIG_ROWS = 200_000;
+/** Three batches (20,000 rows each): a held import stops at a boundary with rows both behind and ahead. */
+const BIG_ROWS = 50_000;
 
 describeEachDialect('jobs API (%s)', (dialect) => {
   let test: TestApp;
@@ -126,16 +127,28 @@ describeEachDialect('jobs API (%s)', (dialect) => {
   });
 
   it('cancels a queued job at once and a running one between batches; retry goes on to the same end state', async () => {
+    // Queued for sure: uploaded through an app on the same store that runs no jobs.
+    const idle = await startTestApp(dialect, {}, test.store, { runJobs: false });
+    let queued: JobJson;
+    try {
+      queued = (await uploadRaw(idle.app, catalog(5, { skuPrefix: 'Q' }))).json() as JobJson;
+      const cancelledQueued = await idle.app.inject({ method: 'POST', url: `/api/jobs/${queued.id}/cancel` });
+      expect(cancelledQueued.statusCode).toBe(200);
+      expect(cancelledQueued.json()).toMatchObject({ id: queued.id, status: 'cancelled', rows_processed: 0 });
+    } finally {
+      await idle.close();
+    }
+
     const running = (await uploadRaw(test.app, bigFile, { filename: 'big.csv' })).json() as JobJson;
-    const queued = (await uploadRaw(test.app, catalog(5, { skuPrefix: 'Q' }))).json() as JobJson;
-    await waitForJob(test.app, running.id, (job) => job.status === 'running' && Number(job.rows_processed) > 0);
-
-    const cancelledQueued = await test.app.inject({ method: 'POST', url: `/api/jobs/${queued.id}/cancel` });
-    expect(cancelledQueued.statusCode).toBe(200);
-    expect(cancelledQueued.json()).toMatchObject({ id: queued.id, status: 'cancelled', rows_processed: 0 });
-
-    const cancel = await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/cancel` });
-    expect(cancel.statusCode).toBe(200);
+    const hold = await holdImportAtNextBatch(test, running.id);
+    try {
+      const cancel = await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/cancel` });
+      expect(cancel.statusCode).toBe(200);
+      // Held at a batch commit, it cannot have stopped: the cancel waits for its next boundary.
+      expect(cancel.json()).toMatchObject({ id: running.id, status: 'running' });
+    } finally {
+      await hold.release();
+    }
     const cancelled = await waitForJob(test.app, running.id);
     expect(cancelled.status).toBe('cancelled');
     expect(Number(cancelled.rows_processed)).toBeGreaterThan(0);
@@ -156,12 +169,12 @@ describeEachDialect('jobs API (%s)', (dialect) => {
 
     const retry = await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/retry` });
     expect(retry.statusCode, retry.body).toBe(202);
-    const done = await waitForJob(test.app, running.id, undefined, 120_000);
+    const done = await waitForJob(test.app, running.id, undefined, 90_000);
     expect(done).toMatchObject({ status: 'completed', rows_processed: BIG_ROWS, inserted: BIG_ROWS, updated: 0, unchanged: 0, invalid: 0, percent: 100 });
     expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/retry` })).statusCode).toBe(409);
     expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${running.id}/cancel` })).statusCode).toBe(409);
     expect(fs.existsSync(String((await test.runtime.database.db.selectFrom('jobs').select('file_path').where('id', '=', running.id).executeTakeFirstOrThrow()).file_path ?? 'gone'))).toBe(false);
-  }, 180_000); // two passes over a 200k-row file (the retry's wait allows 120 s): more than the default 30 s on a loaded 2-core machine
+  }, 120_000); // two passes over a 50k-row file and a held cancel: more than the default 30 s on a loaded 2-core machine
 
   it('refuses a retry once the stored file is no longer kept', async () => {
     const job = await importFile(test.app, catalog(3, { skuPrefix: 'GONE' }));

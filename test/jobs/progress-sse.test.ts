@@ -4,10 +4,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
 import { createJobsService } from '../../src/jobs/jobs.service.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { holdImportAtNextBatch } from '../support/import-hold.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { catalog, dataEvents, importFile, openSse, uploadRaw, waitForJob, type JobJson } from './job-helpers.js';
+import { catalog, dataEvents, importFile, openSse, uploadRaw, waitForJob, type JobJson, type SseStream } from './job-helpers.js';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
+/** Three batches (20,000 rows each). */
+const ROWS = 50_000;
+/** How long a job's progress must have been sampled before it shows a rate (RateTracker). */
+const RATE_SPAN_MS = 500;
 
 describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
   let test: TestApp;
@@ -21,14 +26,27 @@ describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
   });
 
   it('streams a running import: state at once, progress with increasing ids, exactly one terminal event, then closes', async () => {
-    const accepted = (await uploadRaw(test.app, catalog(150_000, { skuPrefix: 'SSE' }))).json() as JobJson;
-    const opened = Date.now();
-    const stream = await openSse(baseUrl, `/api/progress/${accepted.id}`);
-    expect(stream.status).toBe(200);
-    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
-    expect(stream.headers['x-request-id']).toBeTruthy();
-    const [first] = await stream.next(1);
-    expect(first?.at ?? Infinity).toBeLessThan(opened + 5000);
+    const accepted = (await uploadRaw(test.app, catalog(ROWS, { skuPrefix: 'SSE' }))).json() as JobJson;
+    // Held at its first batch, so the stream opens on a running import for sure.
+    const hold = await holdImportAtNextBatch(test, accepted.id);
+    let stream: SseStream;
+    try {
+      const opened = Date.now();
+      stream = await openSse(baseUrl, `/api/progress/${accepted.id}`);
+      expect(stream.status).toBe(200);
+      expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(stream.headers['x-request-id']).toBeTruthy();
+      const [first] = await stream.next(1);
+      expect(first?.at ?? Infinity).toBeLessThan(opened + 5000);
+      expect(JSON.parse(first?.data ?? '{}')).toMatchObject({ status: 'running' });
+      // A live rate needs half a second of progress samples (RateTracker), the first taken at the
+      // claim: held that long, the update after its first batch carries one.
+      const { started_at } = await test.runtime.database.db.selectFrom('jobs').select('started_at').where('id', '=', accepted.id).executeTakeFirstOrThrow();
+      const rateSpan = Date.parse(String(started_at)) + RATE_SPAN_MS - Date.now();
+      if (rateSpan > 0) await new Promise((resolve) => setTimeout(resolve, rateSpan));
+    } finally {
+      await hold.release();
+    }
     const events = dataEvents(await stream.ended);
     expect(events.length).toBeGreaterThanOrEqual(3);
     const ids = events.map((event) => Number(event.id));
@@ -38,7 +56,7 @@ describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
     expect(events.at(-1)?.event).toBe('completed');
     expect(events.slice(0, -1).every((event) => event.event === 'progress')).toBe(true);
     const last = events.at(-1)?.job;
-    expect(last).toMatchObject({ id: accepted.id, status: 'completed', percent: 100, rows_processed: 150_000 });
+    expect(last).toMatchObject({ id: accepted.id, status: 'completed', percent: 100, rows_processed: ROWS });
     expect(last?.message).toMatch(/completed/i);
     const running = events.filter((event) => event.job.status === 'running');
     expect(running.length).toBeGreaterThanOrEqual(2);
@@ -66,16 +84,21 @@ describeEachDialect('GET /api/progress/{id} (%s)', (dialect) => {
   });
 
   it('follows a queued job to its cancellation', async () => {
-    const blocker = (await uploadRaw(test.app, catalog(100_000, { skuPrefix: 'BLOCK' }))).json() as JobJson;
-    const queued = (await uploadRaw(test.app, catalog(5, { skuPrefix: 'CQ' }))).json() as JobJson;
-    const stream = await openSse(baseUrl, `/api/progress/${queued.id}`);
-    const [first] = await stream.next(1);
-    expect(JSON.parse(first?.data ?? '{}')).toMatchObject({ status: 'queued', message: expect.stringMatching(/queued/i) });
-    expect((await test.app.inject({ method: 'POST', url: `/api/jobs/${queued.id}/cancel` })).statusCode).toBe(200);
-    const events = dataEvents(await stream.ended);
-    expect(events.at(-1)).toMatchObject({ event: 'cancelled' });
-    expect(events.filter((event) => FINISHED.includes(event.event ?? ''))).toHaveLength(1);
-    await waitForJob(test.app, blocker.id);
+    // Queued for sure: through an app on the same store that runs no jobs.
+    const idle = await startTestApp(dialect, {}, test.store, { runJobs: false });
+    try {
+      const idleUrl = await idle.app.listen({ port: 0, host: '127.0.0.1' });
+      const queued = (await uploadRaw(idle.app, catalog(5, { skuPrefix: 'CQ' }))).json() as JobJson;
+      const stream = await openSse(idleUrl, `/api/progress/${queued.id}`);
+      const [first] = await stream.next(1);
+      expect(JSON.parse(first?.data ?? '{}')).toMatchObject({ status: 'queued', message: expect.stringMatching(/queued/i) });
+      expect((await idle.app.inject({ method: 'POST', url: `/api/jobs/${queued.id}/cancel` })).statusCode).toBe(200);
+      const events = dataEvents(await stream.ended);
+      expect(events.at(-1)).toMatchObject({ event: 'cancelled' });
+      expect(events.filter((event) => FINISHED.includes(event.event ?? ''))).toHaveLength(1);
+    } finally {
+      await idle.close();
+    }
   });
 
   it('answers 404 for an unknown job and 422 for a malformed id', async () => {

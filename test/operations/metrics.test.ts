@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -9,6 +10,7 @@ import type { JobConsumer, JobQueue, RunOutcome } from '../../src/jobs/jobs.queu
 import { registerJobQueueMetrics } from '../../src/jobs/jobs.queue.metrics.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { queueBackends } from '../jobs/contract-backends.js';
+import { freePort } from '../support/ports.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
 import { createTestStore, testConfig, testDialects, type TestStore } from '../support/test-app.js';
 
@@ -110,6 +112,47 @@ describe.skipIf(!(await redisAvailable()))('stalled jobs (BullMQ)', () => {
     } finally {
       await consumer.close();
       await queue.close();
+    }
+  });
+});
+
+/** A Redis server of this test's own on `port` (which it may stop), resolved once it accepts connections. */
+function startRedisServer(port: number): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    server.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) resolve(server);
+    });
+    server.on('exit', () => reject(new Error(`redis-server exited: ${output}`)));
+  });
+}
+
+describe.skipIf(!(await redisAvailable()))('queue metrics while Redis is down', () => {
+  it('answers the scrape without the queue counts (unknown, not 0), and has them again once Redis is back', async () => {
+    const port = await freePort();
+    let server = await startRedisServer(port);
+    const queue = createBullJobQueue(`redis://127.0.0.1:${port}`, 'pi-test-down');
+    try {
+      const registry = new Registry();
+      registerJobQueueMetrics(registry, queue);
+      await queue.enqueue(randomUUID());
+      expect(sample(await registry.metrics(), 'job_queue_jobs{state="waiting"}')).toBe(1);
+
+      const stopped = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGKILL');
+      await stopped;
+      const down = await registry.metrics();
+      expect(down).not.toMatch(/^job_queue_jobs\{/m);
+      expect(sample(down, 'job_stalled_total')).toBe(0);
+
+      // Nothing was saved: the restarted server has an empty queue.
+      server = await startRedisServer(port);
+      await expect.poll(async () => sample(await registry.metrics(), 'job_queue_jobs{state="waiting"}'), { timeout: 10_000 }).toBe(0);
+    } finally {
+      await queue.close();
+      server.kill('SIGKILL');
     }
   });
 });

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../support/ports.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
 
@@ -73,7 +73,8 @@ describe('the server process', () => {
 
   it('finishes an in-flight request on SIGTERM, then exits 0', async () => {
     const port = await freePort();
-    const server = run('src/server.ts', { DATA_DIR: tempDir(), PORT: String(port), HOST: '127.0.0.1' });
+    // LOG_LEVEL info: the server says when its shutdown begins.
+    const server = run('src/server.ts', { DATA_DIR: tempDir(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });
     await waitForHealth(port);
 
     // A request whose body is still arriving when the signal comes.
@@ -83,15 +84,17 @@ describe('the server process', () => {
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk));
     socket.write(
-      `POST /api/products HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`,
+      `POST /api/products HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // 100 Continue: the server has read the head, so the request is in flight there.
+    await vi.waitFor(() => expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/), { timeout: 10_000, interval: 10 });
     const signalledAt = Date.now();
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The rest of the body only once the shutdown has begun (it logs as it starts closing).
+    await vi.waitFor(() => expect(server.output().stdout).toContain('SIGTERM received, shutting down'), { timeout: 10_000, interval: 10 });
     socket.write(body.slice(10));
     await new Promise((resolve) => socket.once('close', resolve));
-    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201/);
 
     expect(await server.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_000);

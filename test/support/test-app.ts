@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { POSTGRES_URL } from './services.js';
 
 /** Suites run on each: describeEachDialect (each-dialect.ts). */
@@ -72,12 +72,13 @@ export interface TestApp {
 
 /**
  * The real app on real components (migrated database), ready for `app.inject`; on a new store,
- * or on `existing` (which close() then leaves for its owner to drop).
+ * or on `existing` (which close() then leaves for its owner to drop). `options.runJobs: false`
+ * gives an app whose jobs stay queued (as the API processes of scaled mode).
  */
-export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, existing?: TestStore): Promise<TestApp> {
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, existing?: TestStore, options: RuntimeOptions = {}): Promise<TestApp> {
   const store = existing ?? (await createTestStore(dialect));
   const config = testConfig(store, env);
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, undefined, options);
   const app = await buildApp(runtime);
   await app.ready();
   return {
