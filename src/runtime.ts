@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
+import { jobKinds, openJobThreads } from './job-kinds.js';
 import { createJobQueue, createProgressBus, createRedisReadinessCheck } from './jobs/jobs.backends.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
@@ -97,7 +98,7 @@ export async function openRuntime(
   const close = once(() => closeInOrder([...workers, ...resources], onCloseError));
   try {
     if (options.runJobs ?? config.redisUrl === null) {
-      const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
+      const runner = createThreadJobRunner(database, { kinds: jobKinds, threads: openJobThreads(config.database), progress: progressBus, outboxSignal });
       const consumer = jobQueue.consume(runner.run, { onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error) });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       if (config.searchIndexer) {
