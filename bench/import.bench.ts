@@ -17,8 +17,7 @@ import pg from 'pg';
 import { request } from 'undici';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
-import { countUnindexedProducts } from '../src/db/search-index.js';
-import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
+import { IMPORT_CACHE_KIB } from '../src/db/import-sink.sqlite.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
 import { freePort } from '../test/support/ports.js';
@@ -28,7 +27,7 @@ const cacheDir = path.join(root, 'bench', '.cache');
 const rowCounts = (process.env.BENCH_ROWS ?? '500000,1000000').split(',').map(Number);
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
-/** The page cache our import connection uses (imports.sink-sqlite.ts), given to the sqlite3 CLI floor too. */
+/** The page cache our import connection uses (src/db/import-sink.sqlite.ts), given to the sqlite3 CLI floor too. */
 const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
 
 interface ImportRun {
@@ -339,7 +338,7 @@ async function main(): Promise<void> {
       const searchDatabase = createDatabase(
         dialect === 'postgres' ? { dialect: 'postgres', url: databaseUrl(postgresUrl, database) } : { dialect: 'sqlite', file: path.join(dataDir, 'products.db') },
       );
-      const unindexed = () => countUnindexedProducts(searchDatabase.db);
+      const unindexed = () => searchDatabase.dialect.searchIndex.countUnindexed(searchDatabase.db);
       try {
         const kind = file === reference ? 'empty' : null;
         runs.push(await importThroughServer(server, file, { label: `${dialect} import ${file.rows}`, dialect, kind }, unindexed));

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { bulkDeleteRoutes } from './bulk-delete/bulk-delete.routes.js';
 import { createBulkDeleteService } from './bulk-delete/bulk-delete.service.js';
 import type { Database } from './db/database.js';
+import { jobKinds } from './job-kinds.js';
 import { importsRoutes } from './imports/imports.routes.js';
 import { createImportsService } from './imports/imports.service.js';
 import { createUploadAdmission } from './imports/imports.upload-admission.js';
@@ -116,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
   const onSearchableChange = () => deps.searchIndexer?.wake();
   await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal, onSearchableChange }) });
-  const jobs = createJobsService({ database, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
+  const jobs = createJobsService({ database, kinds: jobKinds, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
   const imports = createImportsService({ config, jobs, admission: createUploadAdmission(database, config) });
   await app.register(importsRoutes, { imports, maxUploadBytes: config.maxUploadBytes });

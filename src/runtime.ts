@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { Registry } from 'prom-client';
+import { jobKinds, openJobThreads } from './job-kinds.js';
 import type { ProgressBus } from './jobs/jobs.progress-bus.js';
 import type { JobQueue } from './jobs/jobs.queue.js';
 import { registerJobQueueMetrics } from './jobs/jobs.queue.metrics.js';
@@ -90,7 +91,7 @@ export async function openRuntime(
   const close = once(() => closeInOrder([...workers, ...mode.closables, { name: 'database', close: () => database.close() }], onCloseError));
   try {
     if (mode.runsJobs) {
-      const runner = createThreadJobRunner(database, { progress: progressBus, outboxSignal });
+      const runner = createThreadJobRunner(database, { kinds: jobKinds, threads: openJobThreads(config.database), progress: progressBus, outboxSignal });
       const consumer = jobQueue.consume(jobMetrics.timed(runner.run), {
         onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error),
         onStalled: jobMetrics.countStall,

@@ -1,4 +1,4 @@
-import type { Executor } from '../jobs/jobs.repository.js';
+import type { Executor } from '../db/database.schema.js';
 
 export async function countProducts(db: Executor): Promise<number> {
   const row = await db.selectFrom('products').select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();

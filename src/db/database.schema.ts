@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 
 /** A timestamp: written as an ISO-8601 string; read back as a string (SQLite) or a Date (PostgreSQL). */
 export type Timestamp = ColumnType<string | Date, string, string>;
@@ -29,10 +29,42 @@ export interface OutboxEventsTable {
   dispatched_at: Timestamp | null;
 }
 
-export type JobType = 'import' | 'bulk_delete';
+/** The kinds of job (each defined by its feature, registered in src/job-kinds.ts). */
+export const JOB_TYPES = ['import', 'bulk_delete'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export interface JobsTable {
+/**
+ * What a running job writes as it goes, all totals so far: its progress and where it resumes.
+ * The one list of these columns: the table type below, the writer (jobs.repository's
+ * jobProgressUpdate) and the reader (readJobCounters, used by the API's view) derive from it.
+ */
+export const JOB_COUNTERS = [
+  'bytes_processed',
+  /** Bulk delete: rows present at start (the denominator of percent). */
+  'rows_total',
+  'rows_processed',
+  'inserted',
+  'updated',
+  'unchanged',
+  'invalid',
+  /** Input offset just past the last committed row: where a restarted worker resumes. */
+  'checkpoint_offset',
+  /** The file line number reached at checkpoint_offset. */
+  'checkpoint_line',
+] as const;
+export type JobCounter = (typeof JOB_COUNTERS)[number];
+export type JobCounters = Record<JobCounter, number>;
+
+/** A job's progress as its run reports and writes it: its phase and any of its counters. */
+export type JobProgress = { phase: string } & Partial<JobCounters>;
+
+/** bigint counters come back as strings from some drivers: numbers, read once here. */
+export function readJobCounters(row: Record<JobCounter, number | string>): JobCounters {
+  return Object.fromEntries(JOB_COUNTERS.map((column) => [column, Number(row[column])])) as JobCounters;
+}
+
+export interface JobsTable extends Record<JobCounter, Generated<number>> {
   id: string;
   type: JobType;
   status: JobStatus;
@@ -43,18 +75,6 @@ export interface JobsTable {
   /** 1 when the stored file is gzip-compressed. */
   gzip: Generated<number>;
   bytes_total: Generated<number>;
-  bytes_processed: Generated<number>;
-  /** Bulk delete: rows present at start (the denominator of percent). */
-  rows_total: Generated<number>;
-  rows_processed: Generated<number>;
-  inserted: Generated<number>;
-  updated: Generated<number>;
-  unchanged: Generated<number>;
-  invalid: Generated<number>;
-  /** Input offset just past the last committed row: where a restarted worker resumes. */
-  checkpoint_offset: Generated<number>;
-  /** The file line number reached at checkpoint_offset. */
-  checkpoint_line: Generated<number>;
   cancel_requested: Generated<number>;
   attempts: Generated<number>;
   /** JSON array of strings, e.g. unknown columns. */
@@ -129,3 +149,6 @@ export interface Tables {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
+
+/** A connection or a transaction: every repository function works inside either. */
+export type Executor = Kysely<Tables> | Transaction<Tables>;

@@ -1,26 +1,24 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
-import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import Cursor from 'pg-cursor';
 import type { DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
+import { createPostgresPool } from './connection.postgres.js';
+import { openSqliteConnection } from './connection.sqlite.js';
 import type { Tables } from './database.schema.js';
+import { postgresDialect } from './dialect.postgres.js';
+import { sqliteDialect } from './dialect.sqlite.js';
+import { withSqlDialect, type SqlDialect } from './sql-dialect.js';
 
 export type Db = Kysely<Tables>;
-export type SqlDialectName = DatabaseConfig['dialect'];
 
 /**
- * One open database, whichever dialect. The rest of the app talks to `db` (Kysely)
- * and never asks which dialect is behind it; the few things that must differ
- * (streaming readers, error codes, bulk writes) are answered here or by a
- * factory that reads `dialect`.
+ * One open database, whichever dialect. The rest of the app talks to `db` (Kysely) and to
+ * `dialect`, the one object that holds what differs between the databases (sql-dialect.ts);
+ * nothing above src/db/ asks which database it is.
  */
 export interface Database {
   readonly db: Db;
-  readonly dialect: SqlDialectName;
-  readonly config: DatabaseConfig;
+  readonly dialect: SqlDialect;
   /**
    * Runs `read` on a connection that can hold a long streaming read without
    * blocking other queries (SQLite: a separate read-only connection; PostgreSQL:
@@ -32,82 +30,31 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Pragmas every SQLite connection of ours runs with. */
-export const SQLITE_PRAGMAS = [
-  'journal_mode = WAL',
-  'synchronous = NORMAL',
-  'busy_timeout = 10000',
-  'foreign_keys = ON',
-  'cache_size = -65536',
-];
-
-export function openSqliteConnection(file: string, options: { readonly?: boolean } = {}): BetterSqlite3.Database {
-  if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true });
-  const connection = new BetterSqlite3(file, { readonly: options.readonly ?? false });
-  for (const pragma of SQLITE_PRAGMAS) {
-    if (options.readonly && pragma.startsWith('journal_mode')) continue;
-    connection.pragma(pragma);
-  }
-  return connection;
-}
-
 export function createDatabase(config: DatabaseConfig): Database {
-  return config.dialect === 'sqlite' ? createSqliteDatabase(config.file, config) : createPostgresDatabase(config);
-}
-
-function createSqliteDatabase(file: string, config: DatabaseConfig): Database {
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: openSqliteConnection(file) }) });
-  return wrapDatabase(db, config, {
-    async withStreamingReader(read) {
-      const reader = new Kysely<Tables>({
-        dialect: new SqliteDialect({ database: openSqliteConnection(file, { readonly: true }) }),
-      });
-      try {
-        return await read(reader);
-      } finally {
-        await reader.destroy();
-      }
-    },
+  if (config.dialect === 'postgres') {
+    const dialect = postgresDialect(config);
+    const db = new Kysely<Tables>({ dialect: withSqlDialect(new PostgresDialect({ pool: createPostgresPool(config), cursor: Cursor }), dialect) });
+    return wrapDatabase(db, dialect, (read) => read(db));
+  }
+  const { file } = config;
+  const dialect = sqliteDialect(file);
+  const open = (readonly: boolean) =>
+    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialect({ database: openSqliteConnection(file, { readonly }) }), dialect) });
+  return wrapDatabase(open(false), dialect, async (read) => {
+    const reader = open(true);
+    try {
+      return await read(reader);
+    } finally {
+      await reader.destroy();
+    }
   });
 }
 
-/** bigint (int8) columns hold ids and cents, all far below 2^53: read them as numbers. */
-const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
-
-export function createPostgresPool(config: Extract<DatabaseConfig, { dialect: 'postgres' }>, max = 10): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    max,
-    types: pgTypes as pg.CustomTypesConfig,
-    options: config.schema ? `-c search_path=${config.schema}` : undefined,
-  });
-  // An idle client losing its server must not crash the process; the next query reports it.
-  pool.on('error', () => undefined);
-  return pool;
-}
-
-function createPostgresDatabase(config: Extract<DatabaseConfig, { dialect: 'postgres' }>): Database {
-  const dialect: Dialect = new PostgresDialect({ pool: createPostgresPool(config), cursor: Cursor });
-  const db = new Kysely<Tables>({ dialect });
-  return wrapDatabase(db, config, { withStreamingReader: (read) => read(db) });
-}
-
-function wrapDatabase(
-  db: Db,
-  config: DatabaseConfig,
-  parts: Pick<Database, 'withStreamingReader'>,
-): Database {
+function wrapDatabase(db: Db, dialect: SqlDialect, withStreamingReader: Database['withStreamingReader']): Database {
   return {
     db,
-    dialect: config.dialect,
-    config,
-    withStreamingReader: parts.withStreamingReader,
+    dialect,
+    withStreamingReader,
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,11 +1,13 @@
 import fs from 'node:fs/promises';
-import type { Database } from '../db/database.js';
+import { readJobCounters, type JobCounters, type JobProgress } from '../db/database.schema.js';
+import type { ImportSink, RejectedRow, SinkBatch } from '../db/import-sink.js';
+import type { JobOutcome, JobRunContext } from '../jobs/jobs.kind.js';
+import { findJob, jobProgressUpdate } from '../jobs/jobs.repository.js';
 import { CsvReader, MAX_RAW_TEXT_CHARS, type CsvRecord } from './imports.csv.js';
 import { CsvFileError, ImportFailedError } from './imports.errors.js';
 import { readHeaderRecord } from './imports.header.js';
-import { findImportJob, saveJobStart } from './imports.repository.js';
+import { saveJobStart } from './imports.repository.js';
 import { isRowProblem, validateRecord, type ColumnMap, type ProductValues } from './imports.rows.js';
-import { openImportSink, type ImportSink, type JobCheckpoint, type JobErrorRow, type SinkBatch } from './imports.sink.js';
 import { readCsvText, type SourceLimits } from './imports.source.js';
 
 // The import of one stored CSV file into products:
@@ -19,33 +21,32 @@ import { readCsvText, type SourceLimits } from './imports.source.js';
 // row of the same SKU still counts once (its own outcome), and the counts do not depend on
 // where batches start and end — a resumed import counts exactly as an uninterrupted one.
 
-export interface ImportProgress {
-  phase: 'parsing' | 'importing' | 'finalizing';
-  /** Input bytes consumed (of the stored file as uploaded, i.e. compressed bytes for .gz), for percent. */
-  bytes_processed: number;
-  rows_processed: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  invalid: number;
-}
+type ImportPhase = 'parsing' | 'importing' | 'finalizing';
 
-export interface ImportRunContext {
-  /** Opened by the caller in the thread or process running the import. */
-  database: Database;
-  /** The jobs row: file_path, gzip, bytes_total, checkpoint_offset, checkpoint_line and the counters say where to resume. */
-  jobId: string;
-  /** Called at least every ~200 ms while running, and after each committed batch. */
+/**
+ * A job's progress as an import reports it: always these counters. `bytes_processed` is the
+ * input consumed (of the stored file as uploaded, i.e. compressed bytes for .gz), for percent.
+ */
+export type ImportProgress = JobProgress &
+  Pick<JobCounters, 'bytes_processed' | 'rows_processed' | 'inserted' | 'updated' | 'unchanged' | 'invalid'> & { phase: ImportPhase };
+
+/**
+ * A job's run context (the jobs row's file_path, gzip, bytes_total, checkpoint and counters say
+ * where to resume; progress is reported at least every ~200 ms and after each committed batch),
+ * with the import's own settings.
+ */
+export interface ImportRunContext extends JobRunContext {
   onProgress(progress: ImportProgress): void;
-  /** Checked between batches; when true the import stops and returns {status: 'cancelled'}. */
-  isCancelled(): boolean | Promise<boolean>;
   /** Rows (records) per batch and transaction; default 20,000. */
   batchRows?: number;
   /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
   limits?: SourceLimits;
 }
 
-export type ImportOutcome = { status: 'completed' } | { status: 'cancelled' };
+/** Where the import stands: what each committed batch writes to the jobs row with its products. */
+interface ImportState extends JobCounters {
+  phase: ImportPhase;
+}
 
 export { CsvFileError, ImportFailedError };
 
@@ -55,13 +56,13 @@ export const MAX_STORED_ERRORS_PER_JOB = 10_000;
 const PROGRESS_INTERVAL_MS = 200;
 
 /** Throws ImportFailedError (message shown to users) when the file cannot be imported (e.g. gzip bomb, corrupt gzip, I/O). */
-export async function importCsvFile(ctx: ImportRunContext): Promise<ImportOutcome> {
-  const job = await findImportJob(ctx.database.db, ctx.jobId);
+export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> {
+  const job = await findJob(ctx.database.db, ctx.jobId);
   if (!job) throw new ImportFailedError(`Import job ${ctx.jobId} does not exist.`);
   if (!job.file_path) throw new ImportFailedError('The job has no stored file to import.');
   const filePath = job.file_path;
   const gzip = job.gzip === 1;
-  const bytesTotal = job.bytes_total > 0 ? job.bytes_total : await fileSize(filePath);
+  const bytesTotal = Number(job.bytes_total) > 0 ? Number(job.bytes_total) : await fileSize(filePath);
 
   let header;
   try {
@@ -72,21 +73,16 @@ export async function importCsvFile(ctx: ImportRunContext): Promise<ImportOutcom
   }
   await saveJobStart(ctx.database.db, ctx.jobId, header.columns.warnings, new Date().toISOString());
 
-  const resuming = job.checkpoint_offset > header.endOffset;
-  const state: JobCheckpoint = {
+  const counters = readJobCounters(job);
+  const resuming = counters.checkpoint_offset > header.endOffset;
+  const state: ImportState = {
+    ...counters,
     phase: 'importing',
-    bytes_processed: job.bytes_processed,
-    rows_processed: job.rows_processed,
-    inserted: job.inserted,
-    updated: job.updated,
-    unchanged: job.unchanged,
-    invalid: job.invalid,
-    checkpoint_offset: resuming ? job.checkpoint_offset : header.endOffset,
-    checkpoint_line: resuming ? job.checkpoint_line : header.endLine,
-    updated_at: new Date().toISOString(),
+    checkpoint_offset: resuming ? counters.checkpoint_offset : header.endOffset,
+    checkpoint_line: resuming ? counters.checkpoint_line : header.endLine,
   };
 
-  const sink = await openImportSink(ctx.database, {
+  const sink = await ctx.database.dialect.openImportSink({
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,
@@ -122,7 +118,7 @@ interface OpenBatch {
   /** The latest row of each key in the batch. */
   latest: Map<string, ProductValues>;
   repeated: Set<string>;
-  errors: JobErrorRow[];
+  errors: RejectedRow[];
 }
 
 interface ClosedBatch {
@@ -147,7 +143,7 @@ class ImportRun {
     private readonly ctx: ImportRunContext,
     private readonly sink: ImportSink,
     private readonly columns: ColumnMap,
-    private readonly state: JobCheckpoint,
+    private readonly state: ImportState,
     private readonly bytesTotal: number,
     private readonly batchRows: number,
     private readonly gzip: boolean,
@@ -157,7 +153,7 @@ class ImportRun {
     this.fileBytesRead = state.bytes_processed;
   }
 
-  async execute(filePath: string): Promise<ImportOutcome> {
+  async execute(filePath: string): Promise<JobOutcome> {
     const onRecord = (record: CsvRecord) => this.take(record);
     let inflight: Promise<unknown> | null = null;
     // Commits the closed batches one after the other, each started once the previous one is done;
@@ -259,14 +255,13 @@ class ImportRun {
       state.invalid += open.invalid;
       state.checkpoint_offset = closed.endOffset;
       state.checkpoint_line = closed.endLine;
-      state.updated_at = new Date().toISOString();
-      return { ...state };
+      return jobProgressUpdate(this.ctx.database.db, this.ctx.jobId, state, new Date().toISOString()).compile();
     });
     this.committedAny = true;
     this.report(closed.final ? 'finalizing' : 'importing');
   }
 
-  private report(phase: ImportProgress['phase']): void {
+  private report(phase: ImportPhase): void {
     const { bytes_processed, rows_processed, inserted, updated, unchanged, invalid } = this.state;
     this.lastProgressAt = Date.now();
     this.ctx.onProgress({ phase, bytes_processed, rows_processed, inserted, updated, unchanged, invalid });

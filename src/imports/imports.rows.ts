@@ -1,3 +1,4 @@
+import type { ImportedProduct } from '../db/import-sink.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   NAME_MAX_LENGTH,
@@ -78,15 +79,8 @@ function unknownColumnsWarning(unknown: readonly string[]): string {
 }
 
 /** A valid row's values, as stored. */
-export interface ProductValues {
-  /** Trimmed. */
-  sku: string;
-  key: string;
-  name: string;
-  description: string | null;
-  priceCents: number | null;
-  active: 0 | 1;
-}
+/** A valid row: the product as the import writes it. */
+export type ProductValues = ImportedProduct;
 
 export interface RowProblem {
   sku: string | null;

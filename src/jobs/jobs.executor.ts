@@ -1,37 +1,11 @@
 import type { Database } from '../db/database.js';
-import type { JobType } from '../db/database.schema.js';
+import type { JobProgress } from '../db/database.schema.js';
+import type { JobKinds } from './jobs.kind.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { RunOutcome } from './jobs.queue.js';
 import { claimJob, findJobControl, releaseJob, type JobEnding, type JobRow } from './jobs.repository.js';
 import type { Job } from './jobs.schemas.js';
-import { RateTracker, toJob } from './jobs.view.js';
-
-/** What a task reports as it goes; the counters are totals for the job so far. */
-export interface TaskProgress {
-  phase: string;
-  bytes_processed?: number;
-  rows_total?: number;
-  rows_processed: number;
-  inserted?: number;
-  updated?: number;
-  unchanged?: number;
-  invalid?: number;
-}
-
-/** What a task (the import pipeline, the bulk delete) is given: the same shape as the pipeline's ImportRunContext. */
-export interface TaskContext {
-  /** Opened in the thread or process running the task. */
-  database: Database;
-  /** The jobs row tells the task where to resume (checkpoint, counters). */
-  jobId: string;
-  onProgress(progress: TaskProgress): void;
-  /** True when the task must stop at this batch boundary. */
-  isCancelled(): boolean | Promise<boolean>;
-}
-
-export type TaskOutcome = { status: 'completed' } | { status: 'cancelled' };
-export type JobTask = (context: TaskContext) => Promise<TaskOutcome>;
-export type JobTasks = Record<JobType, JobTask>;
+import { RateTracker, remainingOf, toJob } from './jobs.view.js';
 
 export interface ExecuteHooks {
   /** Each update of the job (throttled), then its final state. */
@@ -52,22 +26,23 @@ function failureMessage(error: unknown): string {
 
 /**
  * Runs one job to its end in this thread: claims it (status running, one more attempt),
- * runs its task, then writes its final state with its webhook event. A run whose process
+ * runs it as its kind says, then writes its final state with its webhook event. A run whose process
  * is stopping leaves the job queued to resume from its checkpoint; a run superseded by a
  * newer claim of the same job (a stalled worker) stops without touching it.
  */
-export async function executeJob(database: Database, jobId: string, tasks: JobTasks, hooks: ExecuteHooks): Promise<RunOutcome> {
+export async function executeJob(database: Database, jobId: string, kinds: JobKinds, hooks: ExecuteHooks): Promise<RunOutcome> {
   const claimed = await claimJob(database.db, jobId, new Date().toISOString());
   if (!claimed) return 'finished'; // already finished, or cancelled while queued
   const attempt = claimed.attempts;
   hooks.onClaimed?.(attempt);
   const finish = async (ending: JobEnding): Promise<RunOutcome> => {
-    const ended = await endJob(database, jobId, { status: 'running', attempt }, ending);
-    if (ended) hooks.publish(toJob(ended));
+    const ended = await endJob(database, kinds, jobId, { status: 'running', attempt }, ending);
+    if (ended) hooks.publish(toJob(ended, kinds));
     return 'finished';
   };
   if (claimed.cancel_requested) return finish({ status: 'cancelled', error: null, forgetFile: false });
 
+  const kind = kinds.of(claimed.type);
   const tracker = new RateTracker();
   let live: JobRow = claimed;
   let lastPublished = 0;
@@ -75,11 +50,7 @@ export async function executeJob(database: Database, jobId: string, tasks: JobTa
     const now = Date.now();
     if (!force && now - lastPublished < PUBLISH_INTERVAL_MS) return;
     lastPublished = now;
-    const remaining =
-      live.type === 'import'
-        ? { bytes: Math.max(0, Number(live.bytes_total) - Number(live.bytes_processed)) }
-        : { rows: Math.max(0, Number(live.rows_total) - Number(live.rows_processed)) };
-    hooks.publish(toJob(live, tracker.rate(remaining)));
+    hooks.publish(toJob(live, kinds, tracker.rate(remainingOf(live, kind))));
   };
   tracker.sample(Number(claimed.rows_processed), Number(claimed.bytes_processed));
   publishLive(true);
@@ -94,7 +65,7 @@ export async function executeJob(database: Database, jobId: string, tasks: JobTa
     }
     return control.cancel_requested === 1;
   };
-  const onProgress = (progress: TaskProgress) => {
+  const onProgress = (progress: JobProgress) => {
     live = { ...live, ...progress };
     tracker.sample(Number(live.rows_processed), Number(live.bytes_processed));
     publishLive(false);
@@ -102,7 +73,7 @@ export async function executeJob(database: Database, jobId: string, tasks: JobTa
 
   let ending: JobEnding;
   try {
-    const outcome = await tasks[claimed.type]({ database, jobId, onProgress, isCancelled });
+    const outcome = await kind.run({ database, jobId, onProgress, isCancelled });
     if (superseded) return 'finished';
     if (outcome.status === 'completed') ending = { status: 'completed', error: null, forgetFile: true };
     else if (hooks.signal.aborted && !(await findJobControl(database.db, jobId))?.cancel_requested) {

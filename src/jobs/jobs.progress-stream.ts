@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import type { Job } from './jobs.schemas.js';
 import type { JobsService } from './jobs.service.js';
-import { isFinished, jobMessage } from './jobs.view.js';
+import { isFinished } from './jobs.view.js';
 
 export interface ProgressStreamOptions {
   /** A comment line this often keeps proxies from closing an idle stream. */
@@ -84,7 +84,7 @@ export function createProgressStreams(jobs: JobsService, bus: ProgressBus, optio
           const send = (job: Job) => {
             if (ended) return;
             const event = isFinished(job.status) ? job.status : 'progress';
-            response.write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify({ ...job, message: jobMessage(job) })}\n\n`);
+            response.write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify({ ...job, message: jobs.message(job) })}\n\n`);
             last = job;
             lastSentAt = Date.now();
             if (event !== 'progress') end();

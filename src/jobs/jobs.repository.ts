@@ -1,8 +1,14 @@
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { JobErrorsTable, JobStatus, JobType, JobsTable, Tables } from '../db/database.schema.js';
+import { sql, type Insertable, type Selectable } from 'kysely';
+import {
+  JOB_COUNTERS,
+  type Executor,
+  type JobErrorsTable,
+  type JobProgress,
+  type JobStatus,
+  type JobType,
+  type JobsTable,
+} from '../db/database.schema.js';
 
-/** A connection or a transaction: every repository function works inside either. */
-export type Executor = Kysely<Tables> | Transaction<Tables>;
 export type JobRow = Selectable<JobsTable>;
 export type JobErrorRow = Selectable<JobErrorsTable>;
 export type NewJobRow = Omit<Insertable<JobsTable>, 'created_at' | 'updated_at' | 'status'>;
@@ -115,26 +121,35 @@ export async function releaseJob(db: Executor, id: string, attempt: number, now:
     .execute();
 }
 
-/** A failed or cancelled import queued again, to go on from its checkpoint with its stored file. */
-export function requeueForRetry(db: Executor, id: string, now: string): Promise<JobRow | undefined> {
+/**
+ * A failed or cancelled job queued again, to go on from its checkpoint: only while it is still
+ * finished that way with the stored file its retry rule was checked with.
+ */
+export function requeueForRetry(db: Executor, checked: Pick<JobRow, 'id' | 'file_path'>, now: string): Promise<JobRow | undefined> {
   return db
     .updateTable('jobs')
     .set({ status: 'queued', error: null, finished_at: null, cancel_requested: 0, updated_at: now })
-    .where('id', '=', id)
-    .where('type', '=', 'import')
+    .where('id', '=', checked.id)
     .where('status', 'in', ['failed', 'cancelled'])
-    .where('file_path', 'is not', null)
+    .where('file_path', checked.file_path === null ? 'is' : '=', checked.file_path)
     .returningAll()
     .executeTakeFirst();
 }
 
-export function updateJobCounters(
-  db: Executor,
-  id: string,
-  values: { phase?: string | null; rows_total?: number; rows_processed?: number },
-  now: string,
-): Promise<unknown> {
-  return db.updateTable('jobs').set({ ...values, updated_at: now }).where('id', '=', id).execute();
+/**
+ * The one writer of a running job's progress and checkpoint: its phase and the counters given.
+ * Executed here (saveJobProgress), or compiled into a batch's transaction by the import's sink.
+ */
+export function jobProgressUpdate(db: Executor, id: string, progress: JobProgress, now: string) {
+  const counters = JOB_COUNTERS.filter((column) => progress[column] !== undefined).map((column) => [column, progress[column]]);
+  return db
+    .updateTable('jobs')
+    .set({ phase: progress.phase, ...Object.fromEntries(counters), updated_at: now })
+    .where('id', '=', id);
+}
+
+export async function saveJobProgress(db: Executor, id: string, progress: JobProgress, now: string): Promise<void> {
+  await jobProgressUpdate(db, id, progress, now).execute();
 }
 
 /** Failed or cancelled jobs whose stored file has outlived the retention period. */

@@ -1,10 +1,11 @@
 import type { Database } from '../db/database.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
+import type { JobKinds } from './jobs.kind.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import type { JobQueue, RunJob } from './jobs.queue.js';
 import { unfinishedJobIds } from './jobs.repository.js';
-import { createJobThreadPool, type JobThreadPool } from './jobs.thread-pool.js';
+import type { JobThreadPool } from './jobs.thread-pool.js';
 import { toJob } from './jobs.view.js';
 
 /**
@@ -18,9 +19,9 @@ import { toJob } from './jobs.view.js';
  */
 export function createThreadJobRunner(
   database: Database,
-  options: { progress: ProgressBus; outboxSignal: OutboxSignal; threads?: JobThreadPool },
+  options: { kinds: JobKinds; threads: JobThreadPool; progress: ProgressBus; outboxSignal: OutboxSignal },
 ): { run: RunJob; close(): Promise<void> } {
-  const { progress, outboxSignal, threads = createJobThreadPool(database.config) } = options;
+  const { kinds, threads, progress, outboxSignal } = options;
   const publish = (job: Parameters<ProgressBus['publish']>[0]) => void progress.publish(job).catch(() => undefined);
   return {
     async run(jobId, signal) {
@@ -33,9 +34,9 @@ export function createThreadJobRunner(
         // A thread that died before claiming the job never made it running: nothing of ours to end.
         if (attempt === null) return 'finished';
         const message = `The job stopped unexpectedly (${error instanceof Error ? error.message : String(error)})`;
-        const ended = await endJob(database, jobId, { status: 'running', attempt }, { status: 'failed', error: message, forgetFile: false });
+        const ended = await endJob(database, kinds, jobId, { status: 'running', attempt }, { status: 'failed', error: message, forgetFile: false });
         if (ended) {
-          publish(toJob(ended));
+          publish(toJob(ended, kinds));
           outboxSignal.notify();
         }
         return 'finished';

@@ -1,10 +1,14 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TLiteral } from 'typebox';
+import { JOB_TYPES } from '../db/database.schema.js';
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T, description?: string) =>
   Type.Union([schema, Type.Null()], description ? { description } : {});
 const count = (description: string) => Type.Integer({ minimum: 0, description });
 
-const JobTypeSchema = (options: { description?: string } = {}) => Type.Union([Type.Literal('import'), Type.Literal('bulk_delete')], options);
+type LiteralsOf<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K] & string> };
+/** One literal per job type, typed as the tuple of JOB_TYPES (a plain map() would lose which). */
+const jobTypeLiterals = JOB_TYPES.map((type) => Type.Literal(type)) as LiteralsOf<typeof JOB_TYPES>;
+const JobTypeSchema = (options: { description?: string } = {}) => Type.Union(jobTypeLiterals, options);
 const JobStatusSchema = (options: { description?: string } = {}) =>
   Type.Union(
     [Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')],

@@ -1,7 +1,7 @@
-import { access } from 'node:fs/promises';
 import type { Database } from '../db/database.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { ConflictError, NotFoundError } from '../shared/http-errors.js';
+import type { ErrorReportColumns, JobKinds } from './jobs.kind.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { ProgressBus } from './jobs.progress-bus.js';
 import type { JobQueue } from './jobs.queue.js';
@@ -18,7 +18,7 @@ import {
   type NewJobRow,
 } from './jobs.repository.js';
 import type { Job, JobError, JobErrorsQuery, JobListQuery } from './jobs.schemas.js';
-import { isFinished, toJob } from './jobs.view.js';
+import { isFinished, jobMessage, toJob } from './jobs.view.js';
 
 export interface JobsService {
   /** Records a new job (queued) and hands it to the queue. */
@@ -29,8 +29,10 @@ export interface JobsService {
   cancel(id: string): Promise<Job>;
   retry(id: string): Promise<Job>;
   errors(id: string, query: JobErrorsQuery): Promise<JobError[]>;
-  /** Every rejected row, for the CSV error report: the file's columns and each row's cells. */
+  /** Every rejected row, for the CSV error report: `line`, `error`, then the columns the job's kind gives. */
   exportErrors(id: string, write: (report: ErrorReport) => Promise<void>): Promise<void>;
+  /** One line for people about the job as it is (sent with each progress event). */
+  message(job: Job): string;
 }
 
 export interface ErrorReport {
@@ -43,6 +45,8 @@ const CANCEL_WAIT_MS = 2000;
 
 export interface JobsServiceDeps {
   database: Database;
+  /** What each type of job is (src/job-kinds.ts). */
+  kinds: JobKinds;
   queue: JobQueue;
   progress: ProgressBus;
   /** Wakes the webhook dispatchers after a cancel committed its event (without it, their poll finds it). */
@@ -50,7 +54,7 @@ export interface JobsServiceDeps {
 }
 
 export function createJobsService(deps: JobsServiceDeps): JobsService {
-  const { database, queue, progress, outboxSignal } = deps;
+  const { database, kinds, queue, progress, outboxSignal } = deps;
   const { db } = database;
 
   async function findOrThrow(id: string): Promise<JobRow> {
@@ -60,9 +64,9 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
   }
 
   async function view(row: JobRow): Promise<Job> {
-    if (row.status !== 'running') return toJob(row);
+    if (row.status !== 'running') return toJob(row, kinds);
     const live = await progress.latest(row.id).catch(() => null);
-    return toJob(row, live && live.status === 'running' ? live : null);
+    return toJob(row, kinds, live && live.status === 'running' ? live : null);
   }
 
   async function waitUntilFinished(id: string, timeoutMs: number): Promise<JobRow> {
@@ -79,7 +83,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
     async start(job) {
       const row = await insertJob(db, job, new Date().toISOString());
       await queue.enqueue(row.id);
-      return toJob(row);
+      return toJob(row, kinds);
     },
 
     async list(query) {
@@ -95,11 +99,11 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       const row = await findOrThrow(id);
       if (isFinished(row.status)) throw new ConflictError(`The job is already ${row.status}.`);
       if (row.status === 'queued') {
-        const ended = await endJob(database, id, { status: 'queued' }, { status: 'cancelled', error: null, forgetFile: false });
+        const ended = await endJob(database, kinds, id, { status: 'queued' }, { status: 'cancelled', error: null, forgetFile: false });
         if (ended) {
           await queue.discard(id);
           outboxSignal?.notify();
-          const job = toJob(ended);
+          const job = toJob(ended, kinds);
           await progress.publish(job).catch(() => undefined);
           return job;
         }
@@ -111,15 +115,16 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
 
     async retry(id) {
       const row = await findOrThrow(id);
-      if (row.type !== 'import' || (row.status !== 'failed' && row.status !== 'cancelled')) {
-        throw new ConflictError(`Only a failed or cancelled import can be retried; this ${row.type} job is ${row.status}.`);
+      const rule = kinds.of(row.type).retry;
+      if (!rule || (row.status !== 'failed' && row.status !== 'cancelled')) {
+        throw new ConflictError(`Only a failed or cancelled ${kinds.retryableTypes} can be retried; this ${row.type} job is ${row.status}.`);
       }
-      const fileKept = row.file_path !== null && (await access(row.file_path).then(() => true, () => false));
-      if (!fileKept) throw new ConflictError('The uploaded file of this import is no longer kept; upload it again.');
-      const requeued = await requeueForRetry(db, id, new Date().toISOString());
+      const refusal = await rule.refusal(row);
+      if (refusal !== null) throw new ConflictError(refusal);
+      const requeued = await requeueForRetry(db, row, new Date().toISOString());
       if (!requeued) throw new ConflictError('The job changed meanwhile; reload it.');
       await queue.enqueue(id);
-      const job = toJob(requeued);
+      const job = toJob(requeued, kinds);
       await progress.publish(job).catch(() => undefined);
       return job;
     },
@@ -132,27 +137,18 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
 
     async exportErrors(id, write) {
       const row = await findOrThrow(id);
-      const columns = parseColumns(row.csv_columns);
-      const header = ['line', 'error', ...(columns ?? ['sku'])];
+      const columns = kinds.of(row.type).errorReport?.(row) ?? REJECTED_SKU;
       await database.withStreamingReader(async (reader) => {
-        const rows = rejectedRows(streamJobErrors(reader, id), (error) =>
-          columns ? parseCsvRecord(error.raw ?? '') : [error.sku],
-        );
-        await write({ header, rows });
+        await write({ header: ['line', 'error', ...columns.header], rows: rejectedRows(streamJobErrors(reader, id), columns.cellsOf) });
       });
     },
+
+    message: (job) => jobMessage(job, kinds),
   };
 }
 
-function parseColumns(text: string | null): string[] | null {
-  if (!text) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) && value.length > 0 ? value.map(String) : null;
-  } catch {
-    return null;
-  }
-}
+/** The error report's columns for kinds that give none: the rejected row's SKU. */
+const REJECTED_SKU: ErrorReportColumns = { header: ['sku'], cellsOf: (error) => [error.sku] };
 
 /** One report row per rejected line (a line with several problems lists them all), then its original cells. */
 async function* rejectedRows(
@@ -171,27 +167,4 @@ async function* rejectedRows(
     current = { line, messages: [message], cells: cellsOf(error) };
   }
   if (current) yield [current.line, current.messages.join('; '), ...current.cells];
-}
-
-/** Splits one CSV record (as stored with its error: the raw text of the row) into its fields. */
-export function parseCsvRecord(text: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index] as string;
-    if (quoted) {
-      if (char !== '"') field += char;
-      else if (text[index + 1] === '"') {
-        field += '"';
-        index++;
-      } else quoted = false;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      fields.push(field);
-      field = '';
-    } else field += char;
-  }
-  fields.push(field);
-  return fields;
 }

@@ -1,7 +1,8 @@
 // Entry of a job thread when running from source (tsx, vitest): threads do not inherit the
 // TypeScript loader the process runs under, so register it here before loading the thread's
-// code. Compiled code (dist/) starts dist/jobs/jobs.thread.js directly (jobs.thread-pool.ts).
+// module (given by jobs.thread-pool.ts). Compiled code (dist/) starts that module directly.
+import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./jobs.thread.ts');
+await import(workerData.threadModule);

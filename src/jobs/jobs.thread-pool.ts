@@ -12,12 +12,10 @@ export type ThreadMessage =
   | { type: 'error'; jobId: string; message: string };
 
 /**
- * Compiled (dist/, plain node): the thread runs the compiled module directly. From source (tsx,
- * vitest): through an entry that registers tsx first, since threads do not inherit the loader.
+ * A thread module in TypeScript (running from source: tsx, vitest) starts through an entry that
+ * registers tsx first, since threads do not inherit the loader; compiled ones (dist/) directly.
  */
-const THREAD_ENTRY = import.meta.url.endsWith('.js')
-  ? new URL('./jobs.thread.js', import.meta.url)
-  : new URL('./jobs.thread-entry.mjs', import.meta.url);
+const TYPESCRIPT_ENTRY = new URL('./jobs.thread-entry.mjs', import.meta.url);
 
 /**
  * An import allocates fast and briefly (records, then batches): V8 would grow the thread's young
@@ -54,17 +52,23 @@ interface JobThread {
 export interface JobThreadPoolOptions {
   /** How long a stopping job may take to reach its batch boundary before its thread is terminated. */
   stopTimeoutMs?: number;
-  /** The module each thread runs (tests give another that speaks the same messages). */
-  entry?: URL;
+  /**
+   * The module each thread runs: the composition root's (src/job-thread.ts, which serves the
+   * registered job kinds); tests give another that speaks the same messages.
+   */
+  entry: URL;
 }
 
-export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions = {}): JobThreadPool {
-  const { stopTimeoutMs = 20_000, entry = THREAD_ENTRY } = options;
+export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions): JobThreadPool {
+  const { stopTimeoutMs = 20_000, entry } = options;
+  const fromSource = entry.pathname.endsWith('.ts');
+  const workerFile = fromSource ? TYPESCRIPT_ENTRY : entry;
+  const workerData = { databaseConfig, ...(fromSource ? { threadModule: entry.href } : {}) };
   const idle: JobThread[] = [];
   const all = new Set<JobThread>();
 
   function startThread(): JobThread {
-    const worker = new Worker(entry, { workerData: { databaseConfig }, resourceLimits: THREAD_RESOURCE_LIMITS });
+    const worker = new Worker(workerFile, { workerData, resourceLimits: THREAD_RESOURCE_LIMITS });
     let failure: Error | null = null;
     const thread: JobThread = {
       worker,

@@ -2,40 +2,44 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config.js';
 import { createDatabase } from '../db/database.js';
 import { executeJob } from './jobs.executor.js';
+import type { JobKinds } from './jobs.kind.js';
 import type { ThreadCommand, ThreadMessage } from './jobs.thread-pool.js';
-import { jobTasks } from './jobs.tasks.js';
 
-// A job thread: runs the jobs its parent sends, one at a time, on a database connection
-// of its own, so the API's event loop never waits on parsing or writing.
+/**
+ * Makes this worker thread a job thread: it runs the jobs its parent sends, one at a time, on
+ * a database connection of its own, so the API's event loop never waits on parsing or
+ * writing. The thread's module (src/job-thread.ts) calls this with the registered kinds.
+ */
+export function serveJobThread(kinds: JobKinds): void {
+  const { databaseConfig } = workerData as { databaseConfig: DatabaseConfig };
+  const port = parentPort;
+  if (!port) throw new Error('A job thread runs only as a worker thread.');
 
-const { databaseConfig } = workerData as { databaseConfig: DatabaseConfig };
-const port = parentPort;
-if (!port) throw new Error('jobs.thread.ts runs only as a worker thread');
+  const database = createDatabase(databaseConfig);
+  let running: AbortController | null = null;
+  const send = (message: ThreadMessage) => port.postMessage(message);
 
-const database = createDatabase(databaseConfig);
-let running: AbortController | null = null;
-const send = (message: ThreadMessage) => port.postMessage(message);
-
-async function run(jobId: string): Promise<void> {
-  running = new AbortController();
-  try {
-    const outcome = await executeJob(database, jobId, jobTasks, {
-      publish: (job) => send({ type: 'update', job }),
-      onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
-      signal: running.signal,
-    });
-    send({ type: 'done', jobId, outcome });
-  } catch (error) {
-    send({ type: 'error', jobId, message: error instanceof Error ? error.message : String(error) });
-  } finally {
-    running = null;
+  async function run(jobId: string): Promise<void> {
+    running = new AbortController();
+    try {
+      const outcome = await executeJob(database, jobId, kinds, {
+        publish: (job) => send({ type: 'update', job }),
+        onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
+        signal: running.signal,
+      });
+      send({ type: 'done', jobId, outcome });
+    } catch (error) {
+      send({ type: 'error', jobId, message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      running = null;
+    }
   }
+
+  port.on('message', (command: ThreadCommand) => {
+    if (command.type === 'run') void run(command.jobId);
+    else if (command.type === 'stop') running?.abort();
+    else if (command.type === 'exit') {
+      void database.close().finally(() => port.close());
+    }
+  });
 }
-
-port.on('message', (command: ThreadCommand) => {
-  if (command.type === 'run') void run(command.jobId);
-  else if (command.type === 'stop') running?.abort();
-  else if (command.type === 'exit') {
-    void database.close().finally(() => port.close());
-  }
-});

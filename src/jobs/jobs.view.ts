@@ -1,3 +1,5 @@
+import { readJobCounters } from '../db/database.schema.js';
+import type { JobKind, JobKinds } from './jobs.kind.js';
 import type { JobRow } from './jobs.repository.js';
 import { FINISHED_STATUSES, type Job } from './jobs.schemas.js';
 
@@ -22,12 +24,24 @@ export function isFinished(status: string): boolean {
   return FINISHED_STATUSES.includes(status);
 }
 
-/** Measured progress: bytes of the file consumed (imports), rows deleted of those at start (bulk delete). */
-function percentOf(row: JobRow): number {
-  const [done, total] = row.type === 'import' ? [row.bytes_processed, row.bytes_total] : [row.rows_processed, row.rows_total];
+/** How much of the job's measure (its kind says which) is done, and of how much. */
+function measured(row: JobRow, kind: JobKind): { done: number; total: number } {
+  return kind.measure === 'bytes'
+    ? { done: Number(row.bytes_processed), total: Number(row.bytes_total) }
+    : { done: Number(row.rows_processed), total: Number(row.rows_total) };
+}
+
+/** What the recent rate is measured against to estimate the time left. */
+export function remainingOf(row: JobRow, kind: JobKind): { rows?: number; bytes?: number } {
+  const { done, total } = measured(row, kind);
+  return { [kind.measure]: Math.max(0, total - done) };
+}
+
+function percentOf(row: JobRow, kind: JobKind): number {
+  const { done, total } = measured(row, kind);
   if (row.status === 'completed') return 100;
-  if (Number(total) <= 0) return 0;
-  return Math.min(100, round((Number(done) / Number(total)) * 100, 1));
+  if (total <= 0) return 0;
+  return Math.min(100, round((done / total) * 100, 1));
 }
 
 /** A finished job's rate is its average over the run. */
@@ -48,9 +62,11 @@ function parseList(text: string | null): string[] {
 }
 
 /** The API's view of a job row; `rate` is the live rate of a running job when known. */
-export function toJob(row: JobRow, rate: JobRate | null = null): Job {
+export function toJob(row: JobRow, kinds: JobKinds, rate: JobRate | null = null): Job {
+  const kind = kinds.of(row.type);
   const finished = isFinished(row.status);
   const { rows_per_second, eta_seconds } = finished ? averageRate(row) : row.status === 'running' ? (rate ?? UNKNOWN_RATE) : UNKNOWN_RATE;
+  const counters = readJobCounters(row);
   return {
     id: row.id,
     type: row.type,
@@ -59,48 +75,50 @@ export function toJob(row: JobRow, rate: JobRate | null = null): Job {
     filename: row.filename,
     file_sha256: row.file_sha256,
     bytes_total: Number(row.bytes_total),
-    bytes_processed: Number(row.bytes_processed),
-    percent: percentOf(row),
-    rows_total: Number(row.rows_total),
-    rows_processed: Number(row.rows_processed),
-    inserted: Number(row.inserted),
-    updated: Number(row.updated),
-    unchanged: Number(row.unchanged),
-    invalid: Number(row.invalid),
+    bytes_processed: counters.bytes_processed,
+    percent: percentOf(row, kind),
+    rows_total: counters.rows_total,
+    rows_processed: counters.rows_processed,
+    inserted: counters.inserted,
+    updated: counters.updated,
+    unchanged: counters.unchanged,
+    invalid: counters.invalid,
     rows_per_second,
     eta_seconds,
     warnings: parseList(row.warnings),
     error: row.error,
-    retryable: row.type === 'import' && (row.status === 'failed' || row.status === 'cancelled') && row.file_path !== null,
+    retryable: isRetryable(row, kind),
     created_at: iso(row.created_at) as string,
     started_at: iso(row.started_at),
     finished_at: iso(row.finished_at),
   };
 }
 
-const number = new Intl.NumberFormat('en-US');
+/** A failed or cancelled job that its kind's retry rule would run again as it is stored. */
+export function isRetryable(row: JobRow, kind: JobKind): boolean {
+  return (row.status === 'failed' || row.status === 'cancelled') && (kind.retry?.possible(row) ?? false);
+}
 
-/** One line for people, sent with each progress event. */
-export function jobMessage(job: Job): string {
-  const what = job.type === 'import' ? 'Import' : 'Bulk delete';
-  const rows = number.format(job.rows_processed);
+/** Numbers in messages for people: 1,234,567. */
+export const formatCount = new Intl.NumberFormat('en-US').format;
+
+/** One line for people, sent with each progress event; the kind words what it has done. */
+export function jobMessage(job: Job, kinds: JobKinds): string {
+  const { wording } = kinds.of(job.type);
   switch (job.status) {
     case 'queued':
-      return `${what} queued`;
+      return `${wording.name} queued`;
     case 'running': {
-      const done = job.type === 'import' ? `${rows} rows read` : `${rows} products deleted`;
-      const rate = job.rows_per_second === null ? '' : `, ${number.format(Math.round(job.rows_per_second))} rows/s`;
+      const rate = job.rows_per_second === null ? '' : `, ${formatCount(Math.round(job.rows_per_second))} rows/s`;
       const eta = job.eta_seconds === null ? '' : `, about ${Math.ceil(job.eta_seconds)} s left`;
-      return `${what} ${job.phase ?? 'running'}: ${done} (${job.percent}%)${rate}${eta}`;
+      return `${wording.name} ${job.phase ?? 'running'}: ${wording.done(job)} (${job.percent}%)${rate}${eta}`;
     }
     case 'completed':
-      return job.type === 'import'
-        ? `Import completed: ${rows} rows: ${number.format(job.inserted)} inserted, ${number.format(job.updated)} updated, ${number.format(job.unchanged)} unchanged, ${number.format(job.invalid)} invalid`
-        : `Bulk delete completed: ${rows} products deleted`;
+      return wording.completed(job);
     case 'failed':
-      return `${what} failed: ${job.error ?? 'unknown error'}`;
+      return `${wording.name} failed: ${job.error ?? 'unknown error'}`;
     case 'cancelled':
-      return job.type === 'import' ? `Import cancelled after ${rows} rows` : `Bulk delete cancelled after ${rows} products deleted`;
+      return wording.cancelled(job);
   }
 }
 

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
-import type { Tables } from '../db/database.schema.js';
+import type { Executor } from '../db/database.schema.js';
 import type { EventType } from './outbox.events.js';
-
-type Executor = Kysely<Tables> | Transaction<Tables>;
 
 export function newEventId(): string {
   return `evt_${randomUUID().replaceAll('-', '')}`;

@@ -1,12 +1,10 @@
-import { sql, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { Tables, ProductsTable } from '../db/database.schema.js';
-import { searchCandidates } from '../db/search-index.js';
-import { containsInsensitive, countProducts, startsWith } from '../db/sql-fragments.js';
+import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type { Executor, ProductsTable, Tables } from '../db/database.schema.js';
+import { dialectOf } from '../db/sql-dialect.js';
+import { startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
 import type { ProductSortField } from './products.schemas.js';
 
-/** A connection or a transaction: every repository function works inside either. */
-export type Executor = Kysely<Tables> | Transaction<Tables>;
 export type ProductRow = Selectable<ProductsTable>;
 
 export interface ProductFilter {
@@ -37,20 +35,21 @@ type ProductQuery<O> = SelectQueryBuilder<Tables, 'products', O>;
  * for plans that must walk the sort order's index instead.
  */
 function applyFilter<O>(db: Executor, query: ProductQuery<O>, filter: ProductFilter, activeByIndex = true): ProductQuery<O> {
+  const { containsInsensitive } = dialectOf(db);
   let filtered = query;
   if (filter.q) {
     const { q } = filter;
     filtered = filtered.where((eb) =>
       eb.or([
-        containsInsensitive(db, 'sku', q),
-        containsInsensitive(db, 'name', q),
-        containsInsensitive(db, 'description', q),
+        containsInsensitive('sku', q),
+        containsInsensitive('name', q),
+        containsInsensitive('description', q),
       ]),
     );
   }
   if (filter.sku) filtered = filtered.where(startsWith('sku_key', skuKey(filter.sku)));
-  if (filter.name) filtered = filtered.where(containsInsensitive(db, 'name', filter.name));
-  if (filter.description) filtered = filtered.where(containsInsensitive(db, 'description', filter.description));
+  if (filter.name) filtered = filtered.where(containsInsensitive('name', filter.name));
+  if (filter.description) filtered = filtered.where(containsInsensitive('description', filter.description));
   if (filter.active !== undefined) {
     const active = filter.active ? 1 : 0;
     filtered = activeByIndex ? filtered.where('active', '=', active) : filtered.where(sql<number>`active + 0`, '=', active);
@@ -145,7 +144,7 @@ export async function listProducts(
     const [rows, total] = await Promise.all([
       readPage(base),
       filtersOnlyByActive(filter)
-        ? countProducts(db, filter.active)
+        ? dialectOf(db).countProducts(db, filter.active)
         : base
             .select((eb) => eb.fn.countAll<number>().as('total'))
             .executeTakeFirstOrThrow()
@@ -153,7 +152,7 @@ export async function listProducts(
     ]);
     return { rows, total, totalExact: true };
   }
-  const candidates = searchCandidates(db, term);
+  const candidates = dialectOf(db).searchIndex.candidates(term);
   const narrowed = candidates ? base.where(candidates) : base;
   const counted = await db
     .selectFrom(narrowed.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))

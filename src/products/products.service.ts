@@ -1,6 +1,5 @@
-import type { Database } from '../db/database.js';
-import { isUniqueViolation } from '../db/database.js';
-import { markForSearchIndexing } from '../db/search-index.js';
+import { isUniqueViolation, type Database } from '../db/database.js';
+import type { Executor } from '../db/database.schema.js';
 import { appendOutboxEvent, appendOutboxEvents } from '../outbox/outbox.repository.js';
 import type { OutboxSignal } from '../outbox/outbox.signal.js';
 import { ConflictError, NotFoundError, RequestValidationError } from '../shared/http-errors.js';
@@ -12,7 +11,6 @@ import {
   listProducts,
   streamProducts,
   updateProductById,
-  type Executor,
   type NewProductRow,
   type ProductFilter,
   type ProductOrder,
@@ -84,6 +82,7 @@ export interface ProductsServiceDeps {
 
 export function createProductsService({ database, outboxSignal, onSearchableChange }: ProductsServiceDeps): ProductsService {
   const { db } = database;
+  const { searchIndex } = database.dialect;
 
   /** Runs a write and its outbox event in one transaction; a SKU clash becomes 409. */
   async function write<T>(sku: string | undefined, work: (trx: Executor, now: string) => Promise<T>): Promise<T> {
@@ -109,7 +108,7 @@ export function createProductsService({ database, outboxSignal, onSearchableChan
       // Searches stay exact meanwhile: rows waiting for the indexer are always checked. Marked
       // before the row is changed, so (PostgreSQL) this waits for an indexer holding the mark
       // before taking the row's lock, never the other way round.
-      if (textChanged) await markForSearchIndexing(trx, [id]);
+      if (textChanged) await searchIndex.markForIndexing(trx, [id]);
       const row = await updateProductById(trx, id, changes, now);
       if (!row) throw new NotFoundError('Product');
       const product = toProduct(row);
@@ -152,7 +151,7 @@ export function createProductsService({ database, outboxSignal, onSearchableChan
       };
       return write(input.sku, async (trx, now) => {
         const row = await insertProduct(trx, values, now);
-        await markForSearchIndexing(trx, [row.id]);
+        await searchIndex.markForIndexing(trx, [row.id]);
         const product = toProduct(row);
         await appendOutboxEvent(trx, 'product.created', product, now);
         return product;

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
-import { openSearchIndexWriter, type SearchIndexWriter } from '../db/search-index.js';
+import type { SearchIndexWriter } from '../db/search-index.js';
 
 // The background search indexer: moves products written since they were last indexed (by an
 // import, or the API) into the search index, in batches, outside every request and every import
@@ -35,7 +35,7 @@ const ERROR_RETRY_MS = 1_000;
 
 export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer {
   const { database, pollIntervalMs = 500, onError = () => undefined } = options;
-  const writer: SearchIndexWriter = openSearchIndexWriter(database);
+  const writer: SearchIndexWriter = database.dialect.searchIndex.openWriter(database.db);
   const { targetBatchMs } = writer;
   let batchSize = 500;
   let closed = false;

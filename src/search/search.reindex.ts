@@ -1,5 +1,4 @@
 import type { Database } from '../db/database.js';
-import { countUnindexedProducts, openSearchIndexWriter, resetSearchIndex } from '../db/search-index.js';
 
 /** Products indexed per transaction by a rebuild (it runs alone: larger batches than the background indexer's). */
 const REBUILD_BATCH = 5_000;
@@ -10,9 +9,10 @@ const REBUILD_BATCH = 5_000;
  * the next rebuild) finishes from. Reports progress as (indexed so far, products to index).
  */
 export async function rebuildSearchIndex(database: Database, onProgress: (indexed: number, total: number) => void = () => undefined): Promise<number> {
-  await resetSearchIndex(database.db);
-  const total = await countUnindexedProducts(database.db);
-  const writer = openSearchIndexWriter(database);
+  const { searchIndex } = database.dialect;
+  await searchIndex.reset(database.db);
+  const total = await searchIndex.countUnindexed(database.db);
+  const writer = searchIndex.openWriter(database.db);
   let indexed = 0;
   try {
     for (;;) {

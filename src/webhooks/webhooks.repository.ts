@@ -1,9 +1,7 @@
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
-import type { DeliveryStatus, Tables, WebhookDeliveriesTable, WebhooksTable } from '../db/database.schema.js';
-import { timestampValue } from '../db/sql-fragments.js';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import type { DeliveryStatus, Executor, WebhookDeliveriesTable, WebhooksTable } from '../db/database.schema.js';
+import { dialectOf } from '../db/sql-dialect.js';
 
-/** A connection or a transaction: every repository function works inside either. */
-export type Executor = Kysely<Tables> | Transaction<Tables>;
 export type WebhookRow = Selectable<WebhooksTable>;
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewWebhookRow = Omit<Insertable<WebhooksTable>, 'id'>;
@@ -206,11 +204,12 @@ export interface AttemptRecord {
  */
 export async function recordAttempts(db: Executor, attempts: { id: number; record: AttemptRecord }[]): Promise<void> {
   const integer = (value: number | null) => sql`cast(${value} as integer)`;
+  const { timestampValue } = dialectOf(db);
   for (let start = 0; start < attempts.length; start += INSERT_CHUNK) {
     const rows = attempts.slice(start, start + INSERT_CHUNK).map(
       ({ id, record }) =>
         sql`(${sql`cast(${id} as bigint)`}, ${record.status}, ${integer(record.response_status)}, ${integer(record.response_time_ms)},
-          ${record.response_body}, ${record.error}, ${timestampValue(db, record.attempted_at)}, ${timestampValue(db, record.next_attempt_at)})`,
+          ${record.response_body}, ${record.error}, ${timestampValue(record.attempted_at)}, ${timestampValue(record.next_attempt_at)})`,
     );
     await sql`with attempt (id, status, response_status, response_time_ms, response_body, error, attempted_at, next_attempt_at)
         as (values ${sql.join(rows)})

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { importCsvFile, type ImportOutcome, type ImportProgress, type ImportRunContext } from '../../src/imports/imports.pipeline.js';
+import { importCsvFile, type ImportProgress, type ImportRunContext } from '../../src/imports/imports.pipeline.js';
+import type { JobOutcome as ImportOutcome } from '../../src/jobs/jobs.kind.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestStore, testConfig, type Dialect, type TestStore } from '../support/test-app.js';
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { jobKinds } from '../../src/job-kinds.js';
 import { createProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
 import { createJobsService } from '../../src/jobs/jobs.service.js';
 import { describeEachDialect } from '../support/each-dialect.js';
@@ -137,7 +138,7 @@ describe('SSE streams at shutdown', () => {
 describe('SSE heartbeat', () => {
   it('sends a comment line every heartbeat interval while nothing changes', async () => {
     const test = await startTestApp('sqlite');
-    const jobs = createJobsService({ database: test.runtime.database, queue: test.runtime.jobQueue, progress: test.runtime.progressBus });
+    const jobs = createJobsService({ database: test.runtime.database, kinds: jobKinds, queue: test.runtime.jobQueue, progress: test.runtime.progressBus });
     const streams = createProgressStreams(jobs, test.runtime.progressBus, { heartbeatMs: 50 });
     const server = http.createServer((request, response) => {
       void streams.open(request.url?.slice(1) ?? '', undefined).then((stream) => stream.attach(response, {}));

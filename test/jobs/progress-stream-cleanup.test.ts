@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProgressBus } from '../../src/jobs/jobs.progress-bus.js';
+import { jobKinds } from '../../src/job-kinds.js';
 import { createProgressStreams, type ProgressStreams } from '../../src/jobs/jobs.progress-stream.js';
 import type { JobStatus } from '../../src/db/database.schema.js';
 import { createJobsService, type JobsService } from '../../src/jobs/jobs.service.js';
@@ -36,7 +37,7 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_
 
 async function startHarness(test: TestApp): Promise<Harness> {
   const { database, jobQueue, progressBus } = test.runtime;
-  const real: JobsService = createJobsService({ database, queue: jobQueue, progress: progressBus });
+  const real: JobsService = createJobsService({ database, kinds: jobKinds, queue: jobQueue, progress: progressBus });
   const reads = new Map<string, number>();
   const jobs: JobsService = {
     ...real,
@@ -148,7 +149,7 @@ describe('progress streams leave nothing behind', () => {
     const running = '00000000-0000-4000-8000-000000000003';
     await insertJob(test, running, 'running');
     harness.hooks.set('finish-first', async (_request, jobId) => {
-      const job = await createJobsService({ database: test.runtime.database, queue: test.runtime.jobQueue, progress: test.runtime.progressBus }).get(jobId);
+      const job = await createJobsService({ database: test.runtime.database, kinds: jobKinds, queue: test.runtime.jobQueue, progress: test.runtime.progressBus }).get(jobId);
       await harness.bus.publish({ ...job, status: 'completed' });
     });
     await withControl(async () => {

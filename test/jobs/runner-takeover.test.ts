@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { jobKinds } from '../../src/job-kinds.js';
 import { claimJob, findJob } from '../../src/jobs/jobs.repository.js';
 import { createThreadJobRunner } from '../../src/jobs/jobs.runner.js';
 import { createJobThreadPool } from '../../src/jobs/jobs.thread-pool.js';
@@ -15,7 +16,7 @@ describeEachDialect('a job thread that dies (%s)', (dialect) => {
   beforeAll(async () => {
     test = await startTestApp(dialect);
     const threads = createJobThreadPool(test.config.database, { entry: new URL('./support/crashing-thread-entry.mjs', import.meta.url) });
-    runner = createThreadJobRunner(test.runtime.database, { progress: test.runtime.progressBus, outboxSignal: test.runtime.outboxSignal, threads });
+    runner = createThreadJobRunner(test.runtime.database, { kinds: jobKinds, progress: test.runtime.progressBus, outboxSignal: test.runtime.outboxSignal, threads });
   });
   afterAll(async () => {
     await runner?.close();

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { countUnindexedProducts } from '../../src/db/search-index.js';
 import { rebuildSearchIndex } from '../../src/search/search.reindex.js';
 import { freePort } from '../support/ports.js';
 import { POSTGRES_URL } from '../support/services.js';
@@ -49,7 +48,7 @@ function trigramsOf(word: string): string {
 
 async function caughtUp(t: TestApp): Promise<void> {
   await t.runtime.searchIndexer?.whenCaughtUp();
-  expect(await countUnindexedProducts(t.runtime.database.db)).toBe(0);
+  expect(await t.runtime.database.dialect.searchIndex.countUnindexed(t.runtime.database.db)).toBe(0);
 }
 
 function catalogRows(count: number, word: (index: number) => string, skuPrefix = 'KEEP'): string {

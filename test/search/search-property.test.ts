@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
-import { openSearchIndexWriter, type SearchIndexWriter } from '../../src/db/search-index.js';
-import { containsInsensitive } from '../../src/db/sql-fragments.js';
+import type { SearchIndexWriter } from '../../src/db/search-index.js';
 import { createProductsService, type ProductsService } from '../../src/products/products.service.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
@@ -72,7 +71,7 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
     database = createDatabase(testConfig(store).database);
     await migrateToLatest(database.db);
     products = createProductsService({ database });
-    indexer = openSearchIndexWriter(database);
+    indexer = database.dialect.searchIndex.openWriter(database.db);
   });
   afterAll(async () => {
     await indexer?.close();
@@ -82,14 +81,14 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
 
   /** The reference: every product whose sku, name or description contains the term, by a plain scan. */
   async function scan(field: 'q' | 'name' | 'description', term: string): Promise<number[]> {
-    const { db } = database;
+    const { db, dialect: { containsInsensitive } } = database;
     const rows = await db
       .selectFrom('products')
       .select('id')
       .where((eb) =>
         field === 'q'
-          ? eb.or([containsInsensitive(db, 'sku', term), containsInsensitive(db, 'name', term), containsInsensitive(db, 'description', term)])
-          : containsInsensitive(db, field, term),
+          ? eb.or([containsInsensitive('sku', term), containsInsensitive('name', term), containsInsensitive('description', term)])
+          : containsInsensitive(field, term),
       )
       .orderBy('id')
       .execute();

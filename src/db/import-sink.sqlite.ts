@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { openSqliteConnection } from '../db/database.js';
-import type { ProductValues } from './imports.rows.js';
-import { updatedColumns, type ImportSink, type JobCheckpoint, type SinkBatch, type SinkOptions, type WriteCounts } from './imports.sink.js';
+import type { CompiledQuery } from 'kysely';
+import { openSqliteConnection } from './connection.sqlite.js';
+import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, type SinkOptions, type WriteCounts } from './import-sink.js';
 
 // SQLite: set-based writes on a connection of the import's own. Each batch goes into a
 // temporary staging table, then one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed
@@ -47,7 +47,7 @@ export async function openSqliteSink(file: string, options: SinkOptions): Promis
 function createSink(connection: BetterSqlite3.Database, { jobId, columns }: SinkOptions): ImportSink {
   const changed = updatedColumns(columns);
   const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
-  // search_dirty (src/db/search-index.ts): 1 = new, 2 = text changed; the background indexer
+  // search_dirty (src/db/search-index.sqlite.ts): 1 = new, 2 = text changed; the background indexer
   // takes it from there, so the search index costs this statement one column.
   const textChanged = changed.filter((column) => SEARCHED_COLUMNS.has(column)).map(isChanged).join(' or ');
   const upsert = (pass: number) =>
@@ -65,19 +65,22 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns }: Sink
   const clearStaging = connection.prepare('delete from import_staging');
   const lastId = connection.prepare('select seq from sqlite_sequence where name = ?').pluck();
   const countNewer = connection.prepare('select count(*) from products where id > ?').pluck();
-  const updateJob = connection.prepare(`update jobs set phase = @phase, bytes_processed = @bytes_processed,
-      rows_processed = @rows_processed, inserted = @inserted, updated = @updated, unchanged = @unchanged,
-      invalid = @invalid, checkpoint_offset = @checkpoint_offset, checkpoint_line = @checkpoint_line,
-      updated_at = @updated_at where id = @id`);
+  /** The checkpoint's statement is the same text every batch: prepared once. */
+  const prepared = new Map<string, BetterSqlite3.Statement>();
+  const runCompiled = (query: CompiledQuery) => {
+    let statement = prepared.get(query.sql);
+    if (!statement) prepared.set(query.sql, (statement = connection.prepare(query.sql)));
+    statement.run(...(query.parameters as unknown[]));
+  };
   const insertError = connection.prepare(
     'insert into job_errors (job_id, line, sku, field, message, raw) values (?, ?, ?, ?, ?, ?)',
   );
 
-  const stageRows = (pass: number, rows: readonly ProductValues[]) => {
+  const stageRows = (pass: number, rows: readonly ImportedProduct[]) => {
     for (const row of rows) stage.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
   };
 
-  const commitBatch = connection.transaction((batch: SinkBatch, checkpoint: (counts: WriteCounts) => JobCheckpoint) => {
+  const commitBatch = connection.transaction((batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery) => {
     const now = new Date().toISOString();
     clearStaging.run();
     stageRows(1, batch.firsts);
@@ -87,7 +90,7 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns }: Sink
     const inserted = written === 0 ? 0 : Number(countNewer.get(idBefore));
     if (batch.lasts.length > 0) upsertLasts.run({ now });
     const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
-    updateJob.run({ ...checkpoint(counts), id: jobId });
+    runCompiled(checkpoint(counts));
     for (const error of batch.errors) {
       insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
     }

@@ -1,17 +1,13 @@
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { DatabaseConfig } from '../config.js';
-import { createPostgresPool } from '../db/database.js';
-import type { ProductValues } from './imports.rows.js';
-import { updatedColumns, type ImportSink, type SinkOptions, type WriteCounts } from './imports.sink.js';
+import { createPostgresPool, type PostgresConfig } from './connection.postgres.js';
+import { updatedColumns, type ImportedProduct, type ImportSink, type SinkOptions, type WriteCounts } from './import-sink.js';
 
 // PostgreSQL: each batch is COPYed into a temporary staging table, then moved into products
 // by one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE (…) IS DISTINCT FROM (…), which
 // reports how many rows it inserted and updated. The import has its own connection; its
 // writes are asynchronous, so the next batch is parsed while the database works on this one.
-
-type PostgresConfig = Extract<DatabaseConfig, { dialect: 'postgres' }>;
 
 export async function openPostgresSink(config: PostgresConfig, options: SinkOptions): Promise<ImportSink> {
   const pool = createPostgresPool(config, 1);
@@ -54,7 +50,7 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
       where (${changed.map((column) => `products.${column}`).join(', ')})
         is distinct from (${changed.map((column) => `excluded.${column}`).join(', ')})
       returning id, (xmax = 0) as inserted),
-    -- For the background search indexer (src/db/search-index.ts). DO UPDATE, not DO NOTHING:
+    -- For the background search indexer (src/db/search-index.postgres.ts). DO UPDATE, not DO NOTHING:
     -- it waits for an indexer that has claimed one of these ids, so the id is queued again.
     queued as (
       insert into product_search_queue (product_id) select id from written
@@ -63,7 +59,7 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
   const upsertFirsts = upsert(1);
   const upsertLasts = upsert(2);
 
-  const copyRows = async (rows: readonly ProductValues[], pass: number, into: pg.PoolClient) => {
+  const copyRows = async (rows: readonly ImportedProduct[], pass: number, into: pg.PoolClient) => {
     const stream = into.query(
       copyFrom('copy import_staging (pass, sku, sku_key, name, description, price_cents, active) from stdin'),
     );
@@ -95,13 +91,7 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
         };
         if (batch.lasts.length > 0) await client.query(upsertLasts, [now]);
         const job = checkpoint(counts);
-        await client.query(
-          `update jobs set phase = $2, bytes_processed = $3, rows_processed = $4, inserted = $5, updated = $6,
-             unchanged = $7, invalid = $8, checkpoint_offset = $9, checkpoint_line = $10, updated_at = $11::timestamptz
-           where id = $1`,
-          [jobId, job.phase, job.bytes_processed, job.rows_processed, job.inserted, job.updated, job.unchanged,
-            job.invalid, job.checkpoint_offset, job.checkpoint_line, job.updated_at],
-        );
+        await client.query(job.sql, job.parameters as unknown[]);
         if (batch.errors.length > 0) {
           await client.query(
             `insert into job_errors (job_id, line, sku, field, message, raw)
@@ -127,7 +117,7 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
 }
 
 /** One row in COPY's text format: tab-separated, \N for null, backslash escapes. */
-function copyLine(pass: number, row: ProductValues): string {
+function copyLine(pass: number, row: ImportedProduct): string {
   return `${pass}\t${copyText(row.sku)}\t${copyText(row.key)}\t${copyText(row.name)}\t${
     row.description === null ? '\\N' : copyText(row.description)
   }\t${row.priceCents === null ? '\\N' : row.priceCents}\t${row.active}\n`;

@@ -1,0 +1,25 @@
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+
+export type PostgresConfig = Extract<DatabaseConfig, { dialect: 'postgres' }>;
+
+/** bigint (int8) columns hold ids and cents, all far below 2^53: read them as numbers. */
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function createPostgresPool(config: PostgresConfig, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max,
+    types: pgTypes as pg.CustomTypesConfig,
+    options: config.schema ? `-c search_path=${config.schema}` : undefined,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return pool;
+}

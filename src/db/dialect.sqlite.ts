@@ -1,0 +1,102 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { openSqliteSink } from './import-sink.sqlite.js';
+import { sqliteSearchIndex } from './search-index.sqlite.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { escapeLike } from './sql-fragments.js';
+
+/** SQLite's side of every difference between the databases (see SqlDialect). */
+export function sqliteDialect(file: string): SqlDialect {
+  return {
+    containsInsensitive,
+    async countProducts(db, active) {
+      // count(*) of the whole table reads only b-tree page headers (< 1 ms); the active ones are
+      // all minus the inactive ones, which the (active, id) index counts quickly while they are
+      // the minority.
+      const query =
+        active === undefined
+          ? sql<{ total: number }>`select count(*) as total from products`
+          : active
+            ? sql<{ total: number }>`select (select count(*) from products) - (select count(*) from products where active = 0) as total`
+            : sql<{ total: number }>`select count(*) as total from products where active = 0`;
+      const { rows } = await query.execute(db);
+      return Number(rows[0]?.total ?? 0);
+    },
+    // Timestamps are ISO-8601 text already.
+    timestampValue: (iso) => sql<string | null>`${iso}`,
+    searchIndex: sqliteSearchIndex(file),
+    openImportSink: (options) => openSqliteSink(file, options),
+  };
+}
+
+/**
+ * SQLite's LIKE folds ASCII only. A row that LIKE misses can still match through a case
+ * variant LIKE does not fold ('É' for 'é', the Kelvin sign for 'k'), so such rows, and only
+ * those, are also tried with GLOB (case-sensitive, 5 times slower than LIKE), where each cased
+ * character of the term is the class of its variants: 'École' -> '*[éÉ][cC][oO][lL][eE]*'.
+ */
+function containsInsensitive(column: string, term: string): Expression<SqlBool> {
+  const ref = sql.ref(column);
+  const like = sql<SqlBool>`${ref} like ${`%${escapeLike(term)}%`} escape '\\'`;
+  const unfolded = variantsLikeMisses(term);
+  if (unfolded.length === 0) return like;
+  // instr() finds the rows holding such a variant about as fast as LIKE scans them
+  // (a GLOB class would take 4 times longer); only those rows pay for the GLOB.
+  const holdsVariant = unfolded.map((variant) => sql<SqlBool>`instr(${ref}, ${variant}) > 0`);
+  const glob = sql<SqlBool>`${ref} glob ${`*${caseInsensitiveGlob(term)}*`}`;
+  return sql<SqlBool>`(${like} or ((${sql.join(holdsVariant, sql` or `)}) and ${glob}))`;
+}
+
+const isAsciiLetter = (char: string) => /^[A-Za-z]$/.test(char);
+
+/** The case variants of the term's characters that SQLite's LIKE does not treat as equal to them. */
+function variantsLikeMisses(term: string): string[] {
+  const missed = new Set<string>();
+  for (const char of term) {
+    for (const variant of caseVariantsOf(char)) {
+      if (variant !== char && !(isAsciiLetter(variant) && isAsciiLetter(char))) missed.add(variant);
+    }
+  }
+  return [...missed];
+}
+
+/** GLOB's own special characters, matched literally as one-character classes. */
+const GLOB_SPECIAL = new Set(['*', '?', '[']);
+
+/** A GLOB pattern matching `text` with every character in any case (see containsInsensitive). */
+function caseInsensitiveGlob(text: string): string {
+  let pattern = '';
+  for (const char of text) {
+    const variants = caseVariantsOf(char);
+    if (variants.length > 1) pattern += `[${variants.join('')}]`;
+    else pattern += GLOB_SPECIAL.has(char) ? `[${char}]` : char;
+  }
+  return pattern;
+}
+
+/** The highest code point whose case we fold: past it no script has case (Unicode 15). */
+const LAST_CASED_CODE_POINT = 0x1ffff;
+let caseVariantsByLowerCase: Map<string, string[]> | undefined;
+
+/** Every character whose lower-case form is that of `char` (itself included). */
+function caseVariantsOf(char: string): string[] {
+  caseVariantsByLowerCase ??= buildCaseVariants();
+  return caseVariantsByLowerCase.get(char.toLowerCase()) ?? [char];
+}
+
+/** Groups the cased characters by lower-case form; built once, on the first search (~10 ms). */
+function buildCaseVariants(): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (let codePoint = 0; codePoint <= LAST_CASED_CODE_POINT; codePoint += 1) {
+    if (codePoint >= 0xd800 && codePoint <= 0xdfff) continue; // surrogates are not characters
+    const char = String.fromCodePoint(codePoint);
+    const lower = char.toLowerCase();
+    if (lower === char && char.toUpperCase() === char) continue; // uncased
+    const group = groups.get(lower);
+    if (group) group.push(char);
+    else groups.set(lower, [char]);
+  }
+  // A lower-case form that is one character belongs to its own group (e.g. 'ß', whose
+  // upper-case 'SS' is not one character, is alone in its group).
+  for (const [lower, group] of groups) if (!group.includes(lower) && [...lower].length === 1) group.push(lower);
+  return groups;
+}

@@ -1,0 +1,16 @@
+import type { DatabaseConfig } from './config.js';
+import { bulkDeleteJobKind } from './bulk-delete/bulk-delete.job.js';
+import { importJobKind } from './imports/imports.job.js';
+import { registerJobKinds } from './jobs/jobs.kind.js';
+import { createJobThreadPool, type JobThreadPool } from './jobs/jobs.thread-pool.js';
+
+/** Every type of job, each defined in its feature's folder: the API, the runners and the job threads use this one list. */
+export const jobKinds = registerJobKinds([importJobKind, bulkDeleteJobKind]);
+
+/** The module a job thread starts with (job-thread.ts, compiled or not, as this module is). */
+const JOB_THREAD_MODULE = new URL(import.meta.url.endsWith('.js') ? './job-thread.js' : './job-thread.ts', import.meta.url);
+
+/** The worker threads that run this process's jobs, each serving `jobKinds`. */
+export function openJobThreads(databaseConfig: DatabaseConfig): JobThreadPool {
+  return createJobThreadPool(databaseConfig, { entry: JOB_THREAD_MODULE });
+}
