@@ -14,6 +14,8 @@ const SHARED_LAYERS = {
   db: ['shared'],
   outbox: ['db', 'shared'],
   jobs: ['outbox', 'db', 'shared'],
+  // The mode (embedded or scaled) opens the queue, the progress bus and the outbox wake-up for the composition root.
+  mode: ['jobs', 'outbox', 'db', 'shared'],
 };
 /** Features may use every shared layer, and not each other. */
 const FEATURES = ['products', 'imports', 'bulk-delete', 'webhooks', 'search', 'session', 'web-ui', 'operations'];
@@ -21,12 +23,12 @@ const FEATURES = ['products', 'imports', 'bulk-delete', 'webhooks', 'search', 's
 const FEATURE_EDGES = { imports: ['products/products.rules.ts'] };
 const DATABASE_MESSAGE = 'Only src/db/ knows which database it runs on (its modules are named *.sqlite.ts / *.postgres.ts).';
 
-/** The zones of import-x/no-restricted-paths; `extraEdges` (folder -> paths under src/) adds allowed imports. */
-function importZones(extraEdges = {}) {
+/** The zones of import-x/no-restricted-paths. */
+function importZones() {
   const zone = (folder, mayImport) => ({
     target: `src/${folder}`,
     from: 'src',
-    except: [folder, ...mayImport, ...(extraEdges[folder] ?? []), 'config.ts'].map((path) => `./${path}`),
+    except: [folder, ...mayImport, 'config.ts'].map((path) => `./${path}`),
     message: `src/${folder}/ may import only ${[...mayImport, 'config.ts'].join(', ')} (docs/architecture.md, "Who may import whom").`,
   });
   return [
@@ -41,27 +43,6 @@ function importZones(extraEdges = {}) {
     { target: ['src/*.ts', 'src/!(db)/**'], from: ['src/**/*.sqlite.ts', 'src/**/*.postgres.ts'], message: DATABASE_MESSAGE },
   ];
 }
-
-// --- Edges being removed by issue 8's job-kind/dialect/mode change — delete when they're gone ---
-// Each file below breaks a rule today in a way that change removes; the exception is exactly that edge.
-const PENDING_IMPORT_EDGES = {
-  // jobs/ runs the import and bulk-delete tasks itself until each feature registers its own job kind.
-  'src/jobs/jobs.tasks.ts': ['imports/imports.pipeline.ts', 'bulk-delete/bulk-delete.task.ts'],
-  // ReadinessCheck moves out of operations' routes file into shared/.
-  'src/jobs/jobs.backends.ts': ['operations/operations.routes.ts'],
-};
-const PENDING_CYCLES = [
-  // The sink factory and its two sinks import each other; the sinks move behind db/'s dialect seam.
-  'src/imports/imports.sink.ts',
-  'src/imports/imports.sink-postgres.ts',
-  'src/imports/imports.sink-sqlite.ts',
-  // openOutboxSignal lazily imports the Redis signal, which imports the in-process one from the
-  // picker's file; the mode factory takes over picking the back-end.
-  'src/outbox/outbox.signal.ts',
-  'src/outbox/outbox.signal.redis.ts',
-];
-/** Import sinks that drive pg / better-sqlite3 themselves until they move behind db/'s dialect seam. */
-const PENDING_DRIVER_USERS = ['src/imports/imports.sink-postgres.ts', 'src/imports/imports.sink-sqlite.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'dist/**', 'coverage/**', 'web/dist/**'] },
@@ -112,12 +93,6 @@ export default tseslint.config(
     },
   },
   // Edges being removed by issue 8's job-kind/dialect/mode change — delete when they're gone (the lists above).
-  ...Object.entries(PENDING_IMPORT_EDGES).map(([file, edges]) => ({
-    files: [file],
-    rules: { 'import-x/no-restricted-paths': ['error', { zones: importZones({ [file.split('/')[1]]: edges }) }] },
-  })),
-  { files: PENDING_CYCLES, rules: { 'import-x/no-cycle': 'off' } },
-  { files: PENDING_DRIVER_USERS, rules: { 'no-restricted-imports': 'off' } },
   {
     // Migrations are written against Kysely<any> on purpose: they must not depend on today's types.
     files: ['src/db/migrations/**', 'src/db/sql-fragments.ts', 'src/db/migrator.ts'],

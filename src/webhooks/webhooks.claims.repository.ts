@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from './webhooks.repository.js';
+import type { Executor } from '../db/database.schema.js';
 
 // The dispatcher's queue: how a dispatcher finds work and claims it. Any number of
 // dispatchers (processes) share it: events and deliveries are claimed with single

@@ -12,7 +12,9 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { queueBackends } from '../jobs/contract-backends.js';
 import { freePort } from '../support/ports.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
-import { createTestStore, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { describeEach } from '../support/suites.js';
+import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
 
 // What /metrics tells an operator about the queue, the job runs and the webhook backlog,
 // read from real back-ends: the in-process queue, BullMQ on Redis, SQLite and PostgreSQL.
@@ -40,7 +42,7 @@ function heldRuns() {
   };
 }
 
-describe.each(await queueBackends())('queue metrics ($name)', (backend) => {
+describeEach('queue metrics ($name)', await queueBackends(), (backend) => {
   let queue: JobQueue;
   let consumer: JobConsumer | undefined;
   afterAll(async () => {
@@ -157,7 +159,7 @@ describe.skipIf(!(await redisAvailable()))('queue metrics while Redis is down', 
   });
 });
 
-describe.each(await testDialects())('webhook backlog metrics on %s', (dialect) => {
+describeEachDialect('webhook backlog metrics on %s', (dialect) => {
   let store: TestStore;
   let runtime: Runtime;
   let app: FastifyInstance;

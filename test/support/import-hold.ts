@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { openSqliteConnection } from '../../src/db/database.js';
+import { openSqliteConnection } from '../../src/db/connection.sqlite.js';
 import { POSTGRES_URL } from './services.js';
 import { testConfig, type TestApp, type TestStore } from './test-app.js';
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { appendOutboxEvent } from '../../src/outbox/outbox.repository.js';
@@ -12,19 +12,19 @@ import {
   type ClaimOptions,
 } from '../../src/webhooks/webhooks.claims.repository.js';
 import { insertDeliveries, insertWebhook } from '../../src/webhooks/webhooks.repository.js';
-import { createTestStore, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
 
 // The dispatcher's queue on its own, on a real database of each dialect: what a claim takes
 // (due, unleased, pending rows of enabled webhooks, oldest first, within the overall and the
 // per-webhook limits), that a claimed row is nobody else's until its lease ends, and the outbox
 // claim that fans events out once.
 
-const dialects = await testDialects();
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const sorted = (ids: number[]) => [...ids].sort((x, y) => x - y);
 
-describe.each(dialects)('webhook claims on %s', (dialect) => {
+describeEachDialect('webhook claims on %s', (dialect) => {
   let store: TestStore | undefined;
   let database: Database;
 

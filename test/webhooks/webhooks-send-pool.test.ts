@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { appendOutboxEvent } from '../../src/outbox/outbox.repository.js';
@@ -7,19 +7,19 @@ import { insertDeliveries, insertWebhook } from '../../src/webhooks/webhooks.rep
 import { createWebhookSender, type WebhookSender } from '../../src/webhooks/webhooks.sender.js';
 import { createSendPool, type SendPool } from '../../src/webhooks/webhooks.send-pool.js';
 import { targetPolicy } from '../../src/webhooks/webhooks.ssrf.js';
-import { createTestStore, testConfig, testDialects, type TestStore } from '../support/test-app.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
 import { startReceiver, type Receiver } from './webhook-support.js';
 
 // The dispatcher's send pool on its own: real deliveries claimed from a real database, sent
 // to a real HTTP receiver. It counts the slots in use per webhook, writes each result, tells
 // when a slot is free and when a retry falls due, and gives back what it abandons on close.
 
-const dialects = await testDialects();
 const CONCURRENCY = 5;
 const PER_ENDPOINT = 3;
 const BACKOFF_BASE_MS = 60_000;
 
-describe.each(dialects)('webhook send pool on %s', (dialect) => {
+describeEachDialect('webhook send pool on %s', (dialect) => {
   let store: TestStore | undefined;
   let database: Database;
   let sender: WebhookSender;
