@@ -37,7 +37,7 @@ export function postgresSearchIndex(): SearchIndex {
           on conflict (product_id) do nothing`.execute(trx);
       });
     },
-    openWriter: (db) => ({ targetBatchMs: 250, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
+    openWriter: (db) => ({ targetBatchMs: 250, restRatio: 0, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
   };
 }
 

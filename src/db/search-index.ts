@@ -48,6 +48,13 @@ export interface SearchIndexWriter {
    * (rows are locked one by one) and feed the GIN index in fewer, larger steps.
    */
   readonly targetBatchMs: number;
+  /**
+   * How long to rest after a batch, as a multiple of the time it took. SQLite: 1 — a writer
+   * waiting for the lock (busy_timeout) only looks again every few to 100 ms, so an indexer that
+   * took the lock back at once would starve it until it fails with SQLITE_BUSY; resting as long as
+   * it held the lock lets every waiter in. PostgreSQL: 0 (row locks: no one waits for the batch).
+   */
+  readonly restRatio: number;
   /** Indexes up to `limit` waiting products in one transaction. */
   indexBatch(limit: number): Promise<IndexBatchResult>;
   /** Idempotent. */

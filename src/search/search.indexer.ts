@@ -36,7 +36,7 @@ const ERROR_RETRY_MS = 1_000;
 export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer {
   const { database, pollIntervalMs = 500, onError = () => undefined } = options;
   const writer: SearchIndexWriter = database.dialect.searchIndex.openWriter(database.db);
-  const { targetBatchMs } = writer;
+  const { targetBatchMs, restRatio } = writer;
   let batchSize = 500;
   let closed = false;
   let wakeUp: (() => void) | null = null;
@@ -72,7 +72,9 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
       // Aim each full batch at the target duration (measured, so it follows the machine's load).
       const scaled = Math.round((limit * targetBatchMs) / Math.max(elapsed, 1));
       batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, limit * 2)));
-      await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+      // Let requests and other writers in between batches (SQLite: for as long as the batch held the lock).
+      if (restRatio > 0) await delay(elapsed * restRatio);
+      else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
