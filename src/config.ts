@@ -9,6 +9,8 @@ export interface Config {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel of ours (queues, progress), so several installs can share a Redis. */
   redisPrefix: string;
+  /** Scaled mode: at most this long after a worker dies (killed, machine lost) another worker takes its running job over. */
+  stalledJobTakeoverMs: number;
   uploadDir: string;
   maxUploadBytes: number;
   /** How long the file of a failed or cancelled import is kept for a retry before it is deleted. */
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: readDatabase(env, dataDir),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: readRedisPrefix(env),
+    stalledJobTakeoverMs: readInteger(env, 'STALLED_JOB_TAKEOVER_MS', 60_000, 2_000, 3_600_000),
     uploadDir: path.resolve(readString(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadRetentionHours: readInteger(env, 'UPLOAD_RETENTION_HOURS', 7 * 24, 0, 24 * 365 * 10),

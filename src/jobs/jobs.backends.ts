@@ -8,15 +8,19 @@ import { createEmbeddedJobQueue } from './jobs.queue.embedded.js';
 import type { JobQueue } from './jobs.queue.js';
 
 type RedisConfig = Pick<Config, 'redisUrl' | 'redisPrefix'>;
+type QueueConfig = RedisConfig & Pick<Config, 'stalledJobTakeoverMs'>;
 
 // The one place that picks the queue and the progress bus from configuration:
 // REDIS_URL unset = in this process; set = BullMQ and Redis pub/sub.
 // bullmq and ioredis (tens of MB of code and heap) are loaded only in scaled mode.
 
-export async function createJobQueue(config: RedisConfig, options: BullJobQueueOptions = {}): Promise<JobQueue> {
+export async function createJobQueue(config: QueueConfig, options: BullJobQueueOptions = {}): Promise<JobQueue> {
   if (!config.redisUrl) return createEmbeddedJobQueue();
   const { createBullJobQueue } = await import('./jobs.queue.bullmq.js');
-  return createBullJobQueue(config.redisUrl, config.redisPrefix, options);
+  // A dead worker's lock runs out within half the takeover time, and live workers look for
+  // such stalled jobs every half: another worker has the job within the whole.
+  const half = Math.floor(config.stalledJobTakeoverMs / 2);
+  return createBullJobQueue(config.redisUrl, config.redisPrefix, { lockDurationMs: half, stalledIntervalMs: half, ...options });
 }
 
 export async function createProgressBus(config: RedisConfig): Promise<ProgressBus> {
