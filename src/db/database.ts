@@ -89,6 +89,9 @@ export function createPostgresPool(config: Extract<DatabaseConfig, { dialect: 'p
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // Nor one in use (the pool listens only to idle ones): its query in flight fails with the
+  // error, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -113,6 +116,20 @@ function wrapDatabase(
     },
     close: once(() => db.destroy()),
   };
+}
+
+/** SQLSTATEs of a lost server: 08xxx connection exceptions; a backend terminated, the server shutting down or starting. */
+const CONNECTION_LOSS_CODES = ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'];
+
+/**
+ * True when `error` says the connection to PostgreSQL was lost (the network cut, the backend
+ * terminated, the server restarting): the same work may succeed on a new connection.
+ * Never true on SQLite (a file, no connection to lose).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || CONNECTION_LOSS_CODES.includes(code))) return true;
+  return typeof message === 'string' && message.startsWith('Connection terminated');
 }
 
 /** True when `error` is a unique-constraint violation, in either dialect's words. */

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { waitUntil } from '../webhooks/webhook-support.js';
 import { freePort } from '../support/ports.js';
 import { POSTGRES_URL } from '../support/services.js';
@@ -185,8 +186,10 @@ export async function startPostgresProxy(): Promise<PostgresProxy> {
  * waits for the other transaction before it decides insert or update) until release().
  */
 export interface RowHold {
-  /** Resolves once a backend of the import waits on the lock. */
+  /** Resolves once the import's upsert of a batch waits on the lock. */
   waitUntilBlocking(timeoutMs?: number): Promise<void>;
+  /** pg_terminate_backend on the import's backend waiting on the lock (its connection is closed by the server). */
+  terminateWaiting(): Promise<void>;
   /** Rolls the product back: the import inserts it as if nothing had been there. */
   release(): Promise<void>;
 }
@@ -200,15 +203,15 @@ export async function holdSku(store: TestStore, sku: string): Promise<RowHold> {
   await client.query('insert into products (sku, sku_key, name, active, created_at, updated_at) values ($1, lower($1), $2, 1, $3, $3)', [sku, 'held', now]);
   const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
   const pid = rows[0]!.pid;
+  // Asked on another connection: pg_stat_activity is a snapshot kept for a whole transaction.
+  const waiting = `from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid)) and query like '%from import_staging%'`;
   let released: Promise<void> | null = null;
   return {
-    // Asked on another connection: pg_stat_activity is a snapshot kept for a whole transaction.
     waitUntilBlocking: (timeoutMs = 30_000) =>
-      waitUntil(
-        async () => (await readNumber(store, 'select count(*) as value from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid])) > 0,
-        timeoutMs,
-        () => `a batch to wait on the held SKU ${sku}`,
-      ),
+      waitUntil(async () => (await readNumber(store, `select count(*) as value ${waiting}`)) > 0, timeoutMs, () => `a batch to wait on the held SKU ${sku}`),
+    async terminateWaiting() {
+      expect(await readNumber(store, `select count(pg_terminate_backend(pid)) as value ${waiting}`)).toBe(1);
+    },
     release() {
       released ??= client.query('rollback').then(() => client.end());
       return released;
