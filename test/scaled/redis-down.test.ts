@@ -37,6 +37,7 @@ describe.skipIf(!available)('Redis down during an import (PostgreSQL + an own re
   });
   afterAll(async () => {
     await hold?.release();
+    await redis?.start(); // if a failure left it stopped: closing the queue needs it
     await worker?.close();
     await api?.close();
     await receiver?.close();
@@ -45,6 +46,8 @@ describe.skipIf(!available)('Redis down during an import (PostgreSQL + an own re
 
   it('the import, the API, its SSE streams and the webhooks go on; /readyz is 503 while Redis is down', { timeout: 120_000 }, async () => {
     const webhook = await createWebhook(api.app, { url: receiver.url, events: ['import.completed'] });
+    const earlier = (await uploadRaw(api.app, catalog(10, { skuPrefix: 'EARLY' }))).json() as JobJson;
+    await waitForJob(api.app, earlier.id);
     hold = await holdSku(api.store, 'DOWN-24000');
     const held = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix: 'DOWN' }))).json() as JobJson;
     const before = await openSse(baseUrl, `/api/progress/${held.id}`);
@@ -54,9 +57,13 @@ describe.skipIf(!available)('Redis down during an import (PostgreSQL + an own re
     await redis.stop();
     const downAt = Date.now();
     expect(await readiness(api)).toMatchObject({ status: 503, redis: expect.stringMatching(/^failed/) });
-    // A stream opened while Redis is down still follows the job (from the jobs table).
+    // A stream opened while Redis is down still follows the job (from the jobs table), be the
+    // job's progress channel subscribed already (another stream follows it) or not.
     const during = await openSse(baseUrl, `/api/progress/${held.id}`);
     expect(during.status).toBe(200);
+    const earlierDuring = await openSse(baseUrl, `/api/progress/${earlier.id}`);
+    expect(earlierDuring.status).toBe(200);
+    expect(dataEvents(await earlierDuring.ended).at(-1)).toMatchObject({ event: 'completed' });
     await hold.release(); // the import goes on and finishes while Redis is down
 
     for (const stream of [before, during]) {
@@ -66,7 +73,7 @@ describe.skipIf(!available)('Redis down during an import (PostgreSQL + an own re
     expect(await productCount(api.store, 'DOWN')).toBe(ROWS);
     // The API answers, and the finished import's webhook goes out, without Redis.
     expect((await api.app.inject({ method: 'GET', url: '/api/products?sku=DOWN-1&page_size=1' })).statusCode).toBe(200);
-    await receiver.waitForRequests(1, 30_000);
+    await receiver.waitForRequests(2, 30_000);
     // The outage lasts OUTAGE_MS at least, whatever the speed of the above (it is the scenario, not a wait for a result).
     await waitUntil(() => Date.now() - downAt >= OUTAGE_MS, OUTAGE_MS + 1000);
     expect((await readiness(api)).status).toBe(503);
@@ -75,19 +82,24 @@ describe.skipIf(!available)('Redis down during an import (PostgreSQL + an own re
     await redis.start();
     await waitUntil(async () => (await readiness(api)).status === 200, 20_000, () => `/readyz to answer 200 again (Redis was down ${downForMs} ms)`);
 
+    const earlierAfter = await openSse(baseUrl, `/api/progress/${earlier.id}`);
+    expect(earlierAfter.status).toBe(200);
+    expect(dataEvents(await earlierAfter.ended).at(-1)).toMatchObject({ event: 'completed' });
+
     // Without a restart: the worker takes the next job from the queue, and its progress reaches a new stream.
     const next = (await uploadRaw(api.app, catalog(50, { skuPrefix: 'AFTER' }))).json() as JobJson;
     const after = await openSse(baseUrl, `/api/progress/${next.id}`);
     expect(dataEvents(await after.ended).at(-1)).toMatchObject({ event: 'completed', job: { rows_processed: 50, inserted: 50 } });
 
     // Each import's event reached the receiver exactly once, though two dispatchers ran.
-    await receiver.waitForRequests(2, 30_000);
+    await receiver.waitForRequests(3, 30_000);
     const succeeded = async () => (await deliveriesOf(api.app, webhook.id)).filter((delivery) => delivery.status === 'succeeded').length;
-    await waitUntil(async () => (await succeeded()) >= 2);
+    await waitUntil(async () => (await succeeded()) >= 3);
     const jobIds = receiver.requests.map((request) => (verifySignature(request, webhook.secret).data as { job_id: string }).job_id);
-    expect(jobIds.sort()).toEqual([held.id, next.id].sort());
-    expect(new Set(receiver.requests.map((request) => request.headers['webhook-id'])).size).toBe(2);
+    expect(jobIds.sort()).toEqual([earlier.id, held.id, next.id].sort());
+    expect(new Set(receiver.requests.map((request) => request.headers['webhook-id'])).size).toBe(3);
     expect((await deliveriesOf(api.app, webhook.id)).map((delivery) => [delivery.status, delivery.attempt])).toEqual([
+      ['succeeded', 1],
       ['succeeded', 1],
       ['succeeded', 1],
     ]);

@@ -23,7 +23,7 @@ export interface OwnRedis {
   url: string;
   /** Shuts the server down (it writes its AOF) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Starts it again on the same port and directory. */
+  /** Starts it again on the same port and directory (if stopped). */
   start(): Promise<void>;
   /** stop() and remove its files. */
   close(): Promise<void>;
@@ -35,6 +35,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   let server: ChildProcess | null = null;
   const url = `redis://127.0.0.1:${port}`;
   const start = async () => {
+    if (server) return;
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
       stdio: 'ignore',
     });
