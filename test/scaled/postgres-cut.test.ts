@@ -5,7 +5,7 @@ import { catalog, uploadRaw, waitForJob, type JobJson } from '../jobs/job-helper
 import { postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
 import { startTestApp, testConfig, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../webhooks/webhook-support.js';
-import { dropRedisPrefix, holdSku, jobAttempts, productCount, startPostgresProxy, type PostgresProxy, type RowHold } from './scaled-support.js';
+import { dropRedisPrefix, holdSku, jobAttempts, productCount, startPostgresProxy, waitUntilHeld, type PostgresProxy, type RowHold } from './scaled-support.js';
 
 // An import loses its database connection twice with a batch in flight: its backend is
 // terminated (pg_terminate_backend), then every PostgreSQL connection of the API node
@@ -46,15 +46,13 @@ describe.skipIf(!available)('PostgreSQL connections lost mid-import (scaled mode
     const [second, third] = [await holdSku(api.store, 'CUT-24000'), await holdSku(api.store, 'CUT-44000')];
     holds.push(second!, third!);
     const accepted = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix: 'CUT' }))).json() as JobJson;
-    await second!.waitUntilBlocking();
-    expect(await waitForJob(api.app, accepted.id, (job) => job.rows_processed === 20_000)).toMatchObject({ status: 'running' });
+    await waitUntilHeld(api.store, accepted.id, second!, 20_000);
 
     // The import's backend is terminated (the database stays up): the batch runs again on a new connection.
     await second!.terminateWaiting();
     await second!.waitUntilBlocking();
     await second!.release();
-    await third!.waitUntilBlocking();
-    expect(await waitForJob(api.app, accepted.id, (job) => job.rows_processed === 40_000)).toMatchObject({ status: 'running' });
+    await waitUntilHeld(api.store, accepted.id, third!, 40_000);
 
     // Every connection of the API node and of the worker is cut, and new ones are refused for a while.
     proxy.cut();

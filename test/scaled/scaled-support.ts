@@ -189,7 +189,7 @@ export async function startPostgresProxy(): Promise<PostgresProxy> {
 export interface RowHold {
   /** Resolves once the import's upsert of a batch waits on the lock. */
   waitUntilBlocking(timeoutMs?: number): Promise<void>;
-  /** pg_terminate_backend on the import's backend waiting on the lock (its connection is closed by the server). */
+  /** pg_terminate_backend on the import's backend waiting on the lock, until it is gone (the server closes its connection). */
   terminateWaiting(): Promise<void>;
   /** Rolls the product back: the import inserts it as if nothing had been there. */
   release(): Promise<void>;
@@ -211,13 +211,19 @@ export async function holdSku(store: TestStore, sku: string): Promise<RowHold> {
     waitUntilBlocking: (timeoutMs = 30_000) =>
       waitUntil(async () => (await readNumber(store, `select count(*) as value ${waiting}`)) > 0, timeoutMs, () => `a batch to wait on the held SKU ${sku}`),
     async terminateWaiting() {
-      expect(await readNumber(store, `select count(pg_terminate_backend(pid)) as value ${waiting}`)).toBe(1);
+      expect(await readNumber(store, `select count(*) filter (where pg_terminate_backend(pid, 10000)) as value ${waiting}`)).toBe(1);
     },
     release() {
       released ??= client.query('rollback').then(() => client.end());
       return released;
     },
   };
+}
+
+/** Waits until the job's checkpoint covers `rows` and its next batch waits on `hold`. */
+export async function waitUntilHeld(store: TestStore, jobId: string, hold: RowHold, rows: number): Promise<void> {
+  await waitUntil(async () => (await checkpointRows(store, jobId)) === rows, 60_000, () => `the checkpoint to reach ${rows} rows`);
+  await hold.waitUntilBlocking();
 }
 
 /** One number read straight from the test's schema (not through the app under test), e.g. a count. */
@@ -233,6 +239,8 @@ export async function readNumber(store: TestStore, query: string, params: unknow
   }
 }
 
+/** The rows a job's checkpoint covers (committed with its last batch). */
+export const checkpointRows = (store: TestStore, jobId: string) => readNumber(store, 'select rows_processed as value from jobs where id = $1', [jobId]);
 /** The claims of a job so far (each run of it, by any worker, is one more). */
 export const jobAttempts = (store: TestStore, jobId: string) => readNumber(store, 'select attempts as value from jobs where id = $1', [jobId]);
 /** The products whose SKU starts with `skuPrefix` and a dash. */

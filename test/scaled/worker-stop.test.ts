@@ -6,7 +6,7 @@ import { catalog, uploadRaw, waitForJob, type JobJson } from '../jobs/job-helper
 import { postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
 import { startTestApp, testConfig, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../webhooks/webhook-support.js';
-import { childEnv, dropRedisPrefix, holdSku, jobAttempts, killAll, productCount, runEntry, type ChildEntry, type RowHold } from './scaled-support.js';
+import { childEnv, dropRedisPrefix, holdSku, jobAttempts, killAll, productCount, runEntry, waitUntilHeld, type ChildEntry, type RowHold } from './scaled-support.js';
 
 // A worker process (`npm run worker`'s entry) stopped in the middle of an import, while
 // its second batch of 20,000 rows waits on a row lock the test holds: on SIGTERM it ends
@@ -42,9 +42,7 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
     const hold = await holdSku(api.store, `${skuPrefix}-24000`);
     holds.push(hold);
     const accepted = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix }))).json() as JobJson;
-    await hold.waitUntilBlocking();
-    const job = await waitForJob(api.app, accepted.id, (current) => current.rows_processed === 20_000);
-    expect(job.status).toBe('running');
+    await waitUntilHeld(api.store, accepted.id, hold, 20_000);
     return { hold, jobId: accepted.id };
   };
   const expectExactlyImported = async (jobId: string, skuPrefix: string) => {
