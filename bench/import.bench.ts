@@ -16,12 +16,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { request } from 'undici';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
 import { countUnindexedProducts } from '../src/db/search-index.js';
 import { IMPORT_CACHE_KIB } from '../src/imports/imports.sink-sqlite.js';
+import { databaseUrl, withPostgres } from './bench-postgres.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
 import { runScaledImports } from './import.scaled.js';
@@ -205,22 +205,6 @@ async function importThroughServer(
     indexCaughtUpSeconds,
     counts: `ins ${data.inserted} upd ${data.updated} unch ${data.unchanged} inv ${data.invalid}${data.error ? ` error: ${data.error}` : ''}`,
   };
-}
-
-async function withPostgres<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
 }
 
 function timed(command: string, args: string[], script?: string): number {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { request } from 'undici';
+import { databaseUrl, withPostgres } from './bench-postgres.js';
 import type { CatalogFile } from './import.data.js';
 import { freePort } from '../test/support/ports.js';
 
@@ -215,24 +216,12 @@ async function waitUntilFinished(base: string, jobId: string): Promise<JobState>
   }
 }
 
-async function withPostgres<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Imports `files` at once on a fresh database through `setup`; the time is the jobs' own, from the first accepted upload to the last finish. */
 async function measure(options: ScaledBenchOptions, setup: Setup, files: CatalogFile[]): Promise<RunFigures> {
   const database = `pi_bench_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = new URL(options.postgresUrl);
-  databaseUrl.pathname = `/${database}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-bench-scaled-'));
   await withPostgres(options.postgresUrl, (client) => client.query(`create database ${database}`));
-  const env: Record<string, string> = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl.toString(), SEARCH_INDEXER: 'false' };
+  const env: Record<string, string> = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl(options.postgresUrl, database), SEARCH_INDEXER: 'false' };
   if (setup.workers > 0) Object.assign(env, { REDIS_URL: options.redisUrl, REDIS_PREFIX: database });
   const processes = await startProcesses(options.root, env, setup.workers);
   try {
