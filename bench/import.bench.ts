@@ -4,6 +4,9 @@
 //   BENCH_ROWS=500000,1000000  file sizes (the first is also re-imported and used for the floors)
 //   BENCH_DIALECTS=sqlite,postgres
 //   BENCH_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (a database is created and dropped)
+//   BENCH_MODES=embedded,scaled  embedded: the runs above; scaled: embedded PostgreSQL beside an API node
+//     with 1 and 2 workers, on the first file alone and with a second file at once (import.scaled.ts)
+//   BENCH_REDIS_URL=redis://127.0.0.1:6379 (scaled: keys under a prefix of the run's own)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,13 +16,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { request } from 'undici';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
 import { IMPORT_CACHE_KIB } from '../src/db/import-sink.sqlite.js';
+import { databaseUrl, withPostgres } from './bench-postgres.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
+import { runScaledImports } from './import.scaled.js';
 import { freePort } from '../test/support/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +31,7 @@ const cacheDir = path.join(root, 'bench', '.cache');
 const rowCounts = (process.env.BENCH_ROWS ?? '500000,1000000').split(',').map(Number);
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
 /** The page cache our import connection uses (src/db/import-sink.sqlite.ts), given to the sqlite3 CLI floor too. */
 const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
 
@@ -201,22 +206,6 @@ async function importThroughServer(
   };
 }
 
-async function withPostgres<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 function timed(command: string, args: string[], script?: string): number {
   // Dot and backslash commands must start their line.
   const input = script?.split('\n').map((line) => line.trim()).join('\n');
@@ -303,6 +292,11 @@ async function main(): Promise<void> {
   const files: CatalogFile[] = [];
   for (const rows of rowCounts) files.push(await generateCatalog(path.join(cacheDir, `catalog-${rows}.csv`), rows));
   const reference = files[0] as CatalogFile;
+  if (modes.includes('scaled')) {
+    const second = await generateCatalog(path.join(cacheDir, `catalog-${reference.rows}-seed43.csv`), reference.rows, 43);
+    await runScaledImports({ root, postgresUrl, redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', files: [reference, second] });
+  }
+  if (!modes.includes('embedded')) return;
   const runs: ImportRun[] = [];
   const floors: Floor[] = [];
   const notes: string[] = [`${os.cpus().length} CPUs, load average at start ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`];

@@ -21,5 +21,8 @@ export function createPostgresPool(config: PostgresConfig, max = 10): pg.Pool {
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // Nor one in use (the pool listens only to idle ones): its query in flight fails with the
+  // error, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

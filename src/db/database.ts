@@ -62,6 +62,20 @@ function wrapDatabase(db: Db, dialect: SqlDialect, withStreamingReader: Database
   };
 }
 
+/** SQLSTATEs of a lost server: 08xxx connection exceptions; a backend terminated, the server shutting down or starting. */
+const CONNECTION_LOSS_CODES = ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'];
+
+/**
+ * True when `error` says the connection to PostgreSQL was lost (the network cut, the backend
+ * terminated, the server restarting): the same work may succeed on a new connection.
+ * Never true on SQLite (a file, no connection to lose).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || CONNECTION_LOSS_CODES.includes(code))) return true;
+  return typeof message === 'string' && message.startsWith('Connection terminated');
+}
+
 /** True when `error` is a unique-constraint violation, in either dialect's words. */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,6 +1,7 @@
-import type { Database } from '../db/database.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isConnectionLoss, type Database } from '../db/database.js';
 import type { JobProgress } from '../db/database.schema.js';
-import type { JobKinds } from './jobs.kind.js';
+import type { JobKinds, JobOutcome } from './jobs.kind.js';
 import { endJob } from './jobs.lifecycle.js';
 import type { RunOutcome } from './jobs.queue.js';
 import { claimJob, findJobControl, releaseJob, type JobEnding, type JobRow } from './jobs.repository.js';
@@ -18,6 +19,23 @@ export interface ExecuteHooks {
 
 /** How often a running job's state is published at most (the pipeline reports every ~200 ms). */
 const PUBLISH_INTERVAL_MS = 150;
+
+/** How long a job whose database connection was lost waits for the database to answer again before it fails. */
+const RECONNECT_WAIT_MS = 60_000;
+
+/** Waits (with backoff) until the database answers; false after RECONNECT_WAIT_MS or when `signal` aborts. */
+async function databaseAnswersAgain(database: Database, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + RECONNECT_WAIT_MS;
+  for (let delayMs = 200; !signal.aborted && Date.now() < deadline; delayMs = Math.min(delayMs * 2, 5000)) {
+    try {
+      await database.ping();
+      return true;
+    } catch {
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+  return false;
+}
 
 function failureMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -71,9 +89,22 @@ export async function executeJob(database: Database, jobId: string, kinds: JobKi
     publishLive(false);
   };
 
+  const runTask = async (): Promise<JobOutcome> => {
+    for (;;) {
+      try {
+        return await kind.run({ database, jobId, onProgress, isCancelled });
+      } catch (error) {
+        if (!isConnectionLoss(error) || !(await databaseAnswersAgain(database, hooks.signal))) throw error;
+        // The batch in flight was rolled back with its checkpoint: go on from the checkpoint,
+        // unless the job was taken over, cancelled or this process is stopping meanwhile.
+        if (await isCancelled()) return { status: 'cancelled' };
+      }
+    }
+  };
+
   let ending: JobEnding;
   try {
-    const outcome = await kind.run({ database, jobId, onProgress, isCancelled });
+    const outcome = await runTask();
     if (superseded) return 'finished';
     if (outcome.status === 'completed') ending = { status: 'completed', error: null, forgetFile: true };
     else if (hooks.signal.aborted && !(await findJobControl(database.db, jobId))?.cancel_requested) {

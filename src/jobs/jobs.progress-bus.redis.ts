@@ -3,6 +3,11 @@ import { once } from '../shared/shutdown.js';
 import { LATEST_TTL_MS, type JobUpdateListener, type ProgressBus } from './jobs.progress-bus.js';
 import type { Job } from './jobs.schemas.js';
 
+interface Channel {
+  listeners: Set<JobUpdateListener>;
+  subscribed: Promise<unknown>;
+}
+
 /**
  * Scaled mode: Redis pub/sub, one channel per job, so the API node serving a stream
  * hears the worker (on any machine) running the job. The last update is also kept
@@ -16,7 +21,7 @@ export function createRedisProgressBus(url: string, prefix: string): ProgressBus
   subscriber.on('error', () => undefined);
   const channelOf = (jobId: string) => `${prefix}:progress:${jobId}`;
   const latestKeyOf = (jobId: string) => `${prefix}:progress-latest:${jobId}`;
-  const channels = new Map<string, { listeners: Set<JobUpdateListener>; subscribed: Promise<unknown> }>();
+  const channels = new Map<string, Channel>();
 
   subscriber.on('message', (channel: string, message: string) => {
     const jobId = channel.slice(channel.lastIndexOf(':') + 1);
@@ -39,7 +44,13 @@ export function createRedisProgressBus(url: string, prefix: string): ProgressBus
     async subscribe(jobId, listener) {
       let entry = channels.get(jobId);
       if (!entry) {
-        entry = { listeners: new Set(), subscribed: subscriber.subscribe(channelOf(jobId)) };
+        const created: Channel = { listeners: new Set(), subscribed: Promise.resolve() };
+        // Redis down: the subscription fails, and the job's streams follow it on their poll of the
+        // jobs table alone; the next stream opened subscribes again (a failure kept would be for ever).
+        created.subscribed = subscriber.subscribe(channelOf(jobId)).catch(() => {
+          if (channels.get(jobId) === created) channels.delete(jobId);
+        });
+        entry = created;
         channels.set(jobId, entry);
       }
       entry.listeners.add(listener);
