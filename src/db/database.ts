@@ -62,12 +62,16 @@ function wrapDatabase(db: Db, dialect: SqlDialect, withStreamingReader: Database
   };
 }
 
-/** SQLSTATEs of a lost server: 08xxx connection exceptions; a backend terminated, the server shutting down or starting. */
-const CONNECTION_LOSS_CODES = ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'];
+/**
+ * SQLSTATEs of a lost server: 08xxx connection exceptions; a backend terminated, the server
+ * shutting down or starting; every connection slot taken (53300: others' connections go away).
+ */
+const CONNECTION_LOSS_CODES = ['57P01', '57P02', '57P03', '53300', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'];
 
 /**
- * True when `error` says the connection to PostgreSQL was lost (the network cut, the backend
- * terminated, the server restarting): the same work may succeed on a new connection.
+ * True when `error` says the connection to PostgreSQL was lost or could not be had (the network
+ * cut, the backend terminated, the server restarting, no connection slot free): the same work may
+ * succeed on a new connection.
  * Never true on SQLite (a file, no connection to lose).
  */
 export function isConnectionLoss(error: unknown): boolean {

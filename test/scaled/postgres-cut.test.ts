@@ -41,7 +41,7 @@ describe.skipIf(!available)('PostgreSQL connections lost mid-import (scaled mode
     await dropRedisPrefix(REDIS_URL, prefix);
   });
 
-  it('the batch in flight is retried, the counts stay exact, /readyz is 503 while the database is unreachable', { timeout: 120_000 }, async () => {
+  it('the batch in flight is retried, the counts stay exact, /readyz is 503 while the database is unreachable', { timeout: 180_000 }, async () => {
     // Batches of 20,000 rows: the second one waits on the first hold, the third on the second.
     const [second, third] = [await holdSku(api.store, 'CUT-24000'), await holdSku(api.store, 'CUT-44000')];
     holds.push(second!, third!);

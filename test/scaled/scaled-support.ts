@@ -222,8 +222,31 @@ export async function holdSku(store: TestStore, sku: string): Promise<RowHold> {
 
 /** Waits until the job's checkpoint covers `rows` and its next batch waits on `hold`. */
 export async function waitUntilHeld(store: TestStore, jobId: string, hold: RowHold, rows: number): Promise<void> {
-  await waitUntil(async () => (await checkpointRows(store, jobId)) === rows, 60_000, () => `the checkpoint to reach ${rows} rows`);
+  let seen = 'nothing read yet';
+  await waitUntil(
+    async () => {
+      const job = await readJobState(store, jobId);
+      seen = JSON.stringify(job);
+      if (['completed', 'failed', 'cancelled'].includes(String(job?.status))) throw new Error(`the job ended before it was held: ${seen}`);
+      return Number(job?.rows_processed) === rows;
+    },
+    90_000,
+    () => `the checkpoint to reach ${rows} rows (last seen: ${seen})`,
+  );
   await hold.waitUntilBlocking();
+}
+
+/** The job's row as the database has it (status, phase, counts, error), for waits and their failure messages. */
+async function readJobState(store: TestStore, jobId: string): Promise<Record<string, unknown> | undefined> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(`set search_path to ${store.schema}`);
+    const { rows } = await client.query('select status, phase, attempts, rows_processed, error from jobs where id = $1', [jobId]);
+    return rows[0];
+  } finally {
+    await client.end();
+  }
 }
 
 /** One number read straight from the test's schema (not through the app under test), e.g. a count. */
@@ -240,7 +263,6 @@ export async function readNumber(store: TestStore, query: string, params: unknow
 }
 
 /** The rows a job's checkpoint covers (committed with its last batch). */
-export const checkpointRows = (store: TestStore, jobId: string) => readNumber(store, 'select rows_processed as value from jobs where id = $1', [jobId]);
 /** The claims of a job so far (each run of it, by any worker, is one more). */
 export const jobAttempts = (store: TestStore, jobId: string) => readNumber(store, 'select attempts as value from jobs where id = $1', [jobId]);
 /** The products whose SKU starts with `skuPrefix` and a dash. */

@@ -68,7 +68,7 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
     await dropRedisPrefix(REDIS_URL, prefix);
   });
 
-  it('SIGTERM: the worker ends the batch in hand, hands the job back and exits 0; another worker finishes it exactly', { timeout: 120_000 }, async () => {
+  it('SIGTERM: the worker ends the batch in hand, hands the job back and exits 0; another worker finishes it exactly', { timeout: 180_000 }, async () => {
     const worker = await startWorkerProcess();
     const { hold, jobId } = await startHeldImport('TERM');
 
@@ -88,7 +88,7 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
     other = undefined;
   });
 
-  it(`SIGKILL: another worker takes the job over within 1.5 × JOB_LOCK_TIMEOUT_MS (${TAKEOVER_MS} ms) and finishes it exactly`, { timeout: 120_000 }, async () => {
+  it(`SIGKILL: another worker takes the job over within 1.5 × JOB_LOCK_TIMEOUT_MS (${TAKEOVER_MS} ms) and finishes it exactly`, { timeout: 180_000 }, async () => {
     const worker = await startWorkerProcess();
     const { hold, jobId } = await startHeldImport('KILL');
     await startOtherWorker();
