@@ -5,6 +5,8 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
+import type { Executor } from '../../src/db/database.schema.js';
+import { insertWebhook } from '../../src/webhooks/webhooks.repository.js';
 import type { WebhookDelivery } from '../../src/webhooks/webhooks.schemas.js';
 import type { HostResolver } from '../../src/webhooks/webhooks.ssrf.js';
 import { createTestStore, testConfig, type Dialect, type TestStore } from '../support/test-app.js';
@@ -192,4 +194,24 @@ export async function createProduct(app: FastifyInstance, sku: string): Promise<
 export async function deliveriesOf(app: FastifyInstance, webhookId: number): Promise<WebhookDelivery[]> {
   const response = await app.inject({ method: 'GET', url: `/api/webhooks/${webhookId}/deliveries?limit=200` });
   return response.json();
+}
+
+/** A webhook row subscribed to product.created, never delivered to, written straight to the database; its id. */
+export async function insertTestWebhook(db: Executor, row: { url: string; enabled: boolean; at: string }): Promise<number> {
+  const webhook = await insertWebhook(db, {
+    url: row.url,
+    events: JSON.stringify(['product.created']),
+    enabled: row.enabled ? 1 : 0,
+    description: null,
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    disabled_reason: null,
+    disabled_at: null,
+    failing_since: null,
+    last_delivery_status: null,
+    last_delivery_response_status: null,
+    last_delivery_at: null,
+    created_at: row.at,
+    updated_at: row.at,
+  });
+  return Number(webhook.id);
 }

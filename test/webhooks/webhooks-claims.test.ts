@@ -11,8 +11,9 @@ import {
   releaseDeliveries,
   type ClaimOptions,
 } from '../../src/webhooks/webhooks.claims.repository.js';
-import { insertDeliveries, insertWebhook } from '../../src/webhooks/webhooks.repository.js';
+import { insertDeliveries } from '../../src/webhooks/webhooks.repository.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { insertTestWebhook } from './webhook-support.js';
 import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
 
 // The dispatcher's queue on its own, on a real database of each dialect: what a claim takes
@@ -46,22 +47,7 @@ describeEachDialect('webhook claims on %s', (dialect) => {
   });
 
   async function webhook(enabled = true): Promise<number> {
-    const row = await insertWebhook(database.db, {
-      url: 'https://receiver.example/hook',
-      events: JSON.stringify(['product.created']),
-      enabled: enabled ? 1 : 0,
-      description: null,
-      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      disabled_reason: null,
-      disabled_at: null,
-      failing_since: null,
-      last_delivery_status: null,
-      last_delivery_response_status: null,
-      last_delivery_at: null,
-      created_at: at(0),
-      updated_at: at(0),
-    });
-    return Number(row.id);
+    return insertTestWebhook(database.db, { url: 'https://receiver.example/hook', enabled, at: at(0) });
   }
 
   /** Pending deliveries of `webhookId`, due at the given seconds after T0; their ids, in that order. */

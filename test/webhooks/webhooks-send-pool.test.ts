@@ -3,13 +3,13 @@ import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { appendOutboxEvent } from '../../src/outbox/outbox.repository.js';
 import { claimDueDeliveries, loadClaimedDeliveries, type ClaimedDelivery } from '../../src/webhooks/webhooks.claims.repository.js';
-import { insertDeliveries, insertWebhook } from '../../src/webhooks/webhooks.repository.js';
+import { insertDeliveries } from '../../src/webhooks/webhooks.repository.js';
 import { createWebhookSender, type WebhookSender } from '../../src/webhooks/webhooks.sender.js';
 import { createSendPool, type SendPool } from '../../src/webhooks/webhooks.send-pool.js';
 import { targetPolicy } from '../../src/webhooks/webhooks.ssrf.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
-import { startReceiver, type Receiver } from './webhook-support.js';
+import { insertTestWebhook, startReceiver, type Receiver } from './webhook-support.js';
 
 // The dispatcher's send pool on its own: real deliveries claimed from a real database, sent
 // to a real HTTP receiver. It counts the slots in use per webhook, writes each result, tells
@@ -68,23 +68,8 @@ describeEachDialect('webhook send pool on %s', (dialect) => {
   /** `count` pending deliveries to a new webhook at `url`, claimed as the dispatcher claims them. */
   async function claimedDeliveries(url: string, count: number): Promise<ClaimedDelivery[]> {
     const now = new Date().toISOString();
-    const webhook = await insertWebhook(database.db, {
-      url,
-      events: JSON.stringify(['product.created']),
-      enabled: 1,
-      description: null,
-      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      disabled_reason: null,
-      disabled_at: null,
-      failing_since: null,
-      last_delivery_status: null,
-      last_delivery_response_status: null,
-      last_delivery_at: null,
-      created_at: now,
-      updated_at: now,
-    });
+    const webhookId = await insertTestWebhook(database.db, { url, enabled: true, at: now });
     const eventId = await appendOutboxEvent(database.db, 'product.created', { sku: 'P-1' }, now);
-    const webhookId = Number(webhook.id);
     await insertDeliveries(
       database.db,
       Array.from({ length: count }, () => ({ webhook_id: webhookId, event_id: eventId, event_type: 'product.created', attempt: 1, created_at: now, next_attempt_at: now })),
