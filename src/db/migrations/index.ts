@@ -9,6 +9,7 @@ import * as speedUpProductList from './0007_speed_up_product_list.js';
 import * as addRetentionIndexes from './0008_add_retention_indexes.js';
 import * as createProductSearch from './0010_create_product_search.js';
 import * as indexProductPrice from './0011_index_product_price.js';
+import * as spreadProductCounts from './0012_spread_product_counts.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_add_retention_indexes': addRetentionIndexes,
   '0010_create_product_search': createProductSearch,
   '0011_index_product_price': indexProductPrice,
+  '0012_spread_product_counts': spreadProductCounts,
 };
