@@ -91,7 +91,14 @@ export async function openRuntime(
   const close = once(() => closeInOrder([...workers, ...mode.closables, { name: 'database', close: () => database.close() }], onCloseError));
   try {
     if (mode.runsJobs) {
-      const runner = createThreadJobRunner(database, { kinds: jobKinds, threads: openJobThreads(config.database), progress: progressBus, outboxSignal });
+      const runner = createThreadJobRunner(database, {
+        kinds: jobKinds,
+        threads: openJobThreads(config.database),
+        progress: progressBus,
+        outboxSignal,
+        onConnectionLoss: (jobId, message, inARow) =>
+          onBackgroundError(`job ${jobId} lost its database connection (${inARow} in a row since its last batch); it goes on from its checkpoint once the database answers`, new Error(message)),
+      });
       const consumer = jobQueue.consume(jobMetrics.timed(runner.run), {
         onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error),
         onStalled: jobMetrics.countStall,

@@ -15,6 +15,8 @@ export interface ExecuteHooks {
   signal: AbortSignal;
   /** The run claimed the job: `attempt` identifies it (a later claim by another run supersedes it). */
   onClaimed?(attempt: number): void;
+  /** The run lost its database connection (`inARow`: how many times since its last committed batch) and waits for the database to resume. */
+  onConnectionLoss?(error: unknown, inARow: number): void;
 }
 
 /** How often a running job's state is published at most (the pipeline reports every ~200 ms). */
@@ -22,6 +24,9 @@ const PUBLISH_INTERVAL_MS = 150;
 
 /** How long a job whose database connection was lost waits for the database to answer again before it fails. */
 const RECONNECT_WAIT_MS = 60_000;
+
+/** Lost connections in a row with no batch committed between them, after which the job fails. */
+const MAX_LOSSES_WITHOUT_PROGRESS = 3;
 
 /** Waits (with backoff) until the database answers; false after RECONNECT_WAIT_MS or when `signal` aborts. */
 async function databaseAnswersAgain(database: Database, signal: AbortSignal): Promise<boolean> {
@@ -90,11 +95,21 @@ export async function executeJob(database: Database, jobId: string, kinds: JobKi
   };
 
   const runTask = async (): Promise<JobOutcome> => {
+    let lossesWithoutProgress = 0;
+    let checkpointAtLastLoss = -1;
     for (;;) {
       try {
         return await kind.run({ database, jobId, onProgress, isCancelled });
       } catch (error) {
-        if (!isConnectionLoss(error) || !(await databaseAnswersAgain(database, hooks.signal))) throw error;
+        if (!isConnectionLoss(error)) throw error;
+        const checkpoint = Number(live.rows_processed);
+        lossesWithoutProgress = checkpoint > checkpointAtLastLoss ? 1 : lossesWithoutProgress + 1;
+        checkpointAtLastLoss = checkpoint;
+        // A loss that recurs before any batch commits is not an outage the job can wait out
+        // (the database answers, this job's own connection does not): fail it rather than loop.
+        if (lossesWithoutProgress > MAX_LOSSES_WITHOUT_PROGRESS) throw error;
+        hooks.onConnectionLoss?.(error, lossesWithoutProgress);
+        if (!(await databaseAnswersAgain(database, hooks.signal))) throw error;
         // The batch in flight was rolled back with its checkpoint: go on from the checkpoint,
         // unless the job was taken over, cancelled or this process is stopping meanwhile.
         if (await isCancelled()) return { status: 'cancelled' };

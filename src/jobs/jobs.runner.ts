@@ -19,15 +19,27 @@ import { toJob } from './jobs.view.js';
  */
 export function createThreadJobRunner(
   database: Database,
-  options: { kinds: JobKinds; threads: JobThreadPool; progress: ProgressBus; outboxSignal: OutboxSignal },
+  options: {
+    kinds: JobKinds;
+    threads: JobThreadPool;
+    progress: ProgressBus;
+    outboxSignal: OutboxSignal;
+    /** A run lost its database connection and waits to go on from its checkpoint (for the log). */
+    onConnectionLoss?: (jobId: string, message: string, inARow: number) => void;
+  },
 ): { run: RunJob; close(): Promise<void> } {
-  const { kinds, threads, progress, outboxSignal } = options;
+  const { kinds, threads, progress, outboxSignal, onConnectionLoss } = options;
   const publish = (job: Parameters<ProgressBus['publish']>[0]) => void progress.publish(job).catch(() => undefined);
   return {
     async run(jobId, signal) {
       let attempt: number | null = null;
       try {
-        const outcome = await threads.run(jobId, { publish, signal, onClaimed: (claimed) => (attempt = claimed) });
+        const outcome = await threads.run(jobId, {
+          publish,
+          signal,
+          onClaimed: (claimed) => (attempt = claimed),
+          onConnectionLoss: (message, inARow) => onConnectionLoss?.(jobId, message, inARow),
+        });
         if (outcome === 'finished') outboxSignal.notify();
         return outcome;
       } catch (error) {

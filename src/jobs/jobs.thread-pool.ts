@@ -9,7 +9,8 @@ export type ThreadMessage =
   | { type: 'update'; job: Job }
   | { type: 'claimed'; jobId: string; attempt: number }
   | { type: 'done'; jobId: string; outcome: RunOutcome }
-  | { type: 'error'; jobId: string; message: string };
+  | { type: 'error'; jobId: string; message: string }
+  | { type: 'connection-lost'; jobId: string; message: string; inARow: number };
 
 /**
  * A thread module in TypeScript (running from source: tsx, vitest) starts through an entry that
@@ -27,6 +28,8 @@ export interface ThreadRunOptions {
   publish(job: Job): void;
   /** The thread claimed the job as this attempt. */
   onClaimed(attempt: number): void;
+  /** The run lost its database connection and waits to resume from its checkpoint (see executeJob). */
+  onConnectionLoss?(message: string, inARow: number): void;
   /** Abort = stop at the next batch boundary; the thread is terminated if it has not stopped after the pool's stop timeout. */
   signal: AbortSignal;
 }
@@ -80,6 +83,8 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
       if (message.type === 'update') current?.options.publish(message.job);
       else if (message.type === 'claimed') {
         if (current?.jobId === message.jobId) current.options.onClaimed(message.attempt);
+      } else if (message.type === 'connection-lost') {
+        if (current?.jobId === message.jobId) current.options.onConnectionLoss?.(message.message, message.inARow);
       } else if (current && message.jobId === current.jobId) {
         thread.current = null;
         if (message.type === 'done') current.resolve(message.outcome);

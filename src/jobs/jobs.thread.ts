@@ -25,6 +25,8 @@ export function serveJobThread(kinds: JobKinds): void {
       const outcome = await executeJob(database, jobId, kinds, {
         publish: (job) => send({ type: 'update', job }),
         onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
+        onConnectionLoss: (error, inARow) =>
+          send({ type: 'connection-lost', jobId, message: error instanceof Error ? error.message : String(error), inARow }),
         signal: running.signal,
       });
       send({ type: 'done', jobId, outcome });

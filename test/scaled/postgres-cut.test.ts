@@ -69,4 +69,21 @@ describe.skipIf(!available)('PostgreSQL connections lost mid-import (scaled mode
     expect(await jobAttempts(api.store, accepted.id)).toBe(1); // retried within its run, not failed and run again
     expect(proxy.connections()).toBeGreaterThan(connectionsBefore); // the work went on over new connections
   });
+
+  it('a connection lost again and again before any batch commits fails the job instead of retrying forever', { timeout: 120_000 }, async () => {
+    const first = await holdSku(api.store, 'LOST-4000'); // in the first batch
+    holds.push(first);
+    const accepted = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix: 'LOST' }))).json() as JobJson;
+    // Three losses in a row are waited out (the job goes on from its checkpoint each time); the fourth fails it.
+    for (let loss = 1; loss <= 4; loss++) {
+      await first.waitUntilBlocking();
+      await first.terminateWaiting();
+    }
+    const done = await waitForJob(api.app, accepted.id, undefined, 60_000);
+    expect(done).toMatchObject({ status: 'failed', rows_processed: 0, inserted: 0 });
+    expect(String(done.error)).toMatch(/terminat/i);
+    expect(await jobAttempts(api.store, accepted.id)).toBe(1);
+    await first.release();
+    expect(await productCount(api.store, 'LOST')).toBe(0);
+  });
 });
