@@ -15,7 +15,7 @@ import { createTestStore, testConfig, type TestStore } from '../support/test-app
 /** Characters that trip searches: case variants beyond ASCII, LIKE and GLOB wildcards, escapes. */
 const ALPHABET = [
   ...'abcABC xyz',
-  ...'%_\\*?[]',
+  ...'%_\\*?[]\n',
   ...'éÉèß',
   'ẞ', 'İ', 'ı', 'Σ', 'σ', 'ς', '\u212A', 'k', 'K', 'Ω', '\u2126', 'ω', 'ж', 'Ж', '日本', '😀',
 ];
