@@ -32,6 +32,10 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
         rows: sql`(select p.* from product_search s join products p on p.id = s.product_id where ${indexedMatch}
           union all select p.* from ${queued})`,
         ids: sql`(select s.product_id as id from product_search s where ${indexedMatch} union all select p.id from ${queued})`,
+        // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
+        // statistics right after an import made the planner rescan the index table per product).
+        membership: sql<SqlBool>`products.id = any(array(select s.product_id from product_search s where ${indexedMatch}
+          union all select p.id from ${queued}))`,
         matchesAnyField: !term.includes('\n'),
       };
     },

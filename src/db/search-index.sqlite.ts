@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
 import type { SearchIndex, SearchIndexWriter } from './search-index.js';
 
@@ -48,6 +48,8 @@ export function sqliteSearchIndex(file: string): SearchIndex {
         rows: sql`(select p.* from product_search f join products p on p.id = f.rowid where ${indexedMatch}
           union all select * from products where search_dirty > 0)`,
         ids: sql`(select p.id from product_search f join products p on p.id = f.rowid where ${indexedMatch}
+          union all select id from products where search_dirty > 0)`,
+        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${trigramQuery(folded)}
           union all select id from products where search_dirty > 0)`,
         matchesAnyField: false,
       };

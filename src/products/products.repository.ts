@@ -188,9 +188,12 @@ export async function listProducts(
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
   // `q` is checked again unless the index's answer is already exactly `q`.
   const rest = candidates?.matchesAnyField && term === filter.q ? { ...filter, q: undefined } : null;
-  const narrowed = candidates
-    ? applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter)
-    : base;
+  // A field filter keeps few of the candidates: those are better looked up (see membership).
+  const narrowed = !candidates
+    ? base
+    : filter.name || filter.description
+      ? applyFilter(db, db.selectFrom('products').where(candidates.membership), rest ?? filter)
+      : applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter);
   // Nothing but an exact `q`: count the index's ids without reading the products.
   const countedIds =
     candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
