@@ -1,28 +1,23 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDatabase, type Database } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrator.js';
+import type { Database } from '../../src/db/database.js';
 import { createProductsService } from '../../src/products/products.service.js';
 import { startSearchIndexer } from '../../src/search/search.indexer.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
+import { openTestDatabase, type TestDatabase } from '../support/test-app.js';
 
 // The background indexer and running jobs: on PostgreSQL it stays idle while a job runs (its GIN
 // inserts slowed imports down), then catches up; on SQLite it keeps indexing (short batches that
 // rest as long as they held the write lock). Rows stay searchable either way (search-maintenance).
 
 describeEachDialect('search indexer while a job runs on %s', (dialect) => {
-  let store: TestStore;
+  let opened: TestDatabase;
   let database: Database;
 
   beforeAll(async () => {
-    store = await createTestStore(dialect);
-    database = createDatabase(testConfig(store).database);
-    await migrateToLatest(database.db);
+    opened = await openTestDatabase(dialect);
+    database = opened.database;
   });
-  afterAll(async () => {
-    await database?.close();
-    await store?.drop();
-  });
+  afterAll(() => opened?.close());
 
   const unindexed = () => database.dialect.searchIndex.countUnindexed(database.db);
 
