@@ -9,7 +9,9 @@
 //
 // Options (environment): BENCH_ROWS (default 1000000), BENCH_CASES (regular expression on case names), BENCH_REQUESTS per case (200),
 // BENCH_CASE_SECONDS, the most time spent measuring one case (20), BENCH_DIALECTS
-// ("sqlite,postgres"), TEST_DATABASE_URL (postgres://root@127.0.0.1:5432/test).
+// ("sqlite,postgres"), TEST_DATABASE_URL (postgres://root@127.0.0.1:5432/test), BENCH_KEEP_POSTGRES=1
+// (keep the seeded schema, named after the cache key, and reuse it in later runs; drop it by hand:
+// `drop schema bench_api_cache_<key> cascade`).
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +39,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
 const CASE_SECONDS = Number(process.env.BENCH_CASE_SECONDS ?? 20);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const KEEP_POSTGRES = process.env.BENCH_KEEP_POSTGRES === '1';
 const TARGET_P95_MS = 50;
 /** Terms of 1–2 characters have no trigram: a slower path, with its own target. */
 const SHORT_TERM_TARGET_MS = 500;
@@ -171,12 +174,19 @@ async function prepareSqlite(): Promise<Store> {
 
 /** A fresh PostgreSQL schema holding the seeded catalog; drop() removes it and nothing else. */
 async function preparePostgres(): Promise<Store> {
-  const schema = `bench_api_${randomBytes(5).toString('hex')}`;
+  const schema = KEEP_POSTGRES ? `bench_api_cache_${cacheKey()}` : `bench_api_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
+  if (KEEP_POSTGRES) {
+    const { rowCount } = await admin.query('select 1 from pg_namespace where nspname = $1', [schema]);
+    if (rowCount) {
+      log(`PostgreSQL: reusing schema ${schema}`);
+      return { env: { DATABASE_URL: POSTGRES_URL }, schema, drop: () => admin.end() };
+    }
+  }
   await admin.query(`create schema ${schema}`);
   const drop = async () => {
-    await admin.query(`drop schema if exists ${schema} cascade`);
+    if (!KEEP_POSTGRES) await admin.query(`drop schema if exists ${schema} cascade`);
     await admin.end();
   };
   try {
@@ -224,7 +234,9 @@ async function preparePostgres(): Promise<Store> {
       await admin.query('vacuum analyze product_search_queue');
     });
   } catch (error) {
-    await drop();
+    // A half-seeded schema is never kept.
+    await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
     throw error;
   }
   return { env: { DATABASE_URL: POSTGRES_URL }, schema, drop };

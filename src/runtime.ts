@@ -105,7 +105,11 @@ export async function openRuntime(
       });
       workers.push({ name: 'job workers', close: () => consumer.close() }, { name: 'job threads', close: () => runner.close() });
       if (config.searchIndexer) {
-        const indexer = startSearchIndexer({ database, onError: (error) => onBackgroundError('search indexer', error) });
+        const indexer = startSearchIndexer({
+          database,
+          jobRunning: () => anyJobRunning(database),
+          onError: (error) => onBackgroundError('search indexer', error),
+        });
         searchIndexer = indexer;
         workers.push({ name: 'search indexer', close: () => indexer.close() });
       }

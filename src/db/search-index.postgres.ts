@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { Tables } from './database.schema.js';
 import type { IndexBatchResult, SearchIndex } from './search-index.js';
 import { escapeLike } from './sql-fragments.js';
@@ -6,18 +6,38 @@ import { escapeLike } from './sql-fragments.js';
 // PostgreSQL's search index: product_search(product_id, text) holding lower(text) with a pg_trgm
 // GIN index (the same lower() ILIKE applies), and product_search_queue holding the ids to (re)index.
 
-export function postgresSearchIndex(): SearchIndex {
+/**
+ * containsInsensitive from the dialect: the check of rows not indexed yet. The index's answer
+ * for the rest is exactly that check, for a term without a newline (see candidates).
+ */
+type ContainsInsensitive = (column: string, term: string) => Expression<SqlBool>;
+
+export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): SearchIndex {
   return {
     candidates(term) {
-      // The GIN index serves terms of 3+ characters; shorter ones scan the folded text, which
-      // is still several times faster than ILIKE over three columns.
-      // = any(array(…)): the candidates are gathered once, then looked up by primary key. As a
-      // plain IN, stale statistics (right after an import) made the planner rescan the index
-      // table once per product (measured: 30 s for 10k rows).
+      // `text` is lower(sku || '\n' || name || '\n' || description) and ILIKE (in a multi-byte
+      // encoding) is lower(value) LIKE lower(pattern); lower() maps character by character (libc;
+      // ICU's one contextual rule, final sigma, sees a newline as the end of a word either way), so
+      // for a term without a newline `text LIKE lower(%term%)` is exactly "sku, name or description
+      // ILIKE %term%": indexed rows need no second check. Rows in the queue (never indexed, or
+      // changed since) are checked on the row instead; their index entries, if any, are stale.
+      // The GIN index serves terms of 3+ characters; shorter ones scan the folded text until
+      // enough rows are found (a count stops at 10,001).
       const pattern = `%${escapeLike(term)}%`;
-      return sql<SqlBool>`products.id = any(array(
-        select product_id from product_search where text like lower(${pattern}) escape '\\'
-        union all select product_id from product_search_queue))`;
+      const anyField = sql.join(['p.sku', 'p.name', 'p.description'].map((column) => containsInsensitive(column, term)), sql` or `);
+      const indexedMatch = sql`s.text like lower(${pattern}) escape '\\'
+        and not exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
+      const queued = sql`product_search_queue q join products p on p.id = q.product_id where ${anyField}`;
+      return {
+        rows: sql`(select p.* from product_search s join products p on p.id = s.product_id where ${indexedMatch}
+          union all select p.* from ${queued})`,
+        ids: sql`(select s.product_id as id from product_search s where ${indexedMatch} union all select p.id from ${queued})`,
+        // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
+        // statistics right after an import made the planner rescan the index table per product).
+        membership: sql<SqlBool>`products.id = any(array(select s.product_id from product_search s where ${indexedMatch}
+          union all select p.id from ${queued}))`,
+        matchesAnyField: !term.includes('\n'),
+      };
     },
     async markForIndexing(db, ids) {
       if (ids.length === 0) return;
@@ -37,7 +57,7 @@ export function postgresSearchIndex(): SearchIndex {
           on conflict (product_id) do nothing`.execute(trx);
       });
     },
-    openWriter: (db) => ({ targetBatchMs: 250, restRatio: 0, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
+    openWriter: (db) => ({ targetBatchMs: 250, restRatio: 0, pausesForJobs: true, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
   };
 }
 

@@ -39,9 +39,20 @@ export function sqliteSearchIndex(file: string): SearchIndex {
     candidates(term) {
       const folded = foldForSearch(term);
       if ([...folded].length < MIN_INDEXED_TERM_LENGTH) return null;
-      return sql<SqlBool>`products.id in (
-        select rowid from product_search where product_search match ${trigramQuery(folded)}
-        union all select id from products where search_dirty > 0)`;
+      // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
+      // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
+      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, so every
+      // row is checked by the caller.
+      const indexedMatch = sql`product_search match ${trigramQuery(folded)} and p.search_dirty = 0`;
+      return {
+        rows: sql`(select p.* from product_search f join products p on p.id = f.rowid where ${indexedMatch}
+          union all select * from products where search_dirty > 0)`,
+        ids: sql`(select p.id from product_search f join products p on p.id = f.rowid where ${indexedMatch}
+          union all select id from products where search_dirty > 0)`,
+        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${trigramQuery(folded)}
+          union all select id from products where search_dirty > 0)`,
+        matchesAnyField: false,
+      };
     },
     async markForIndexing(db, ids) {
       if (ids.length === 0) return;
@@ -92,6 +103,7 @@ function openSqliteIndexWriter(file: string): SearchIndexWriter {
   return {
     targetBatchMs: 25,
     restRatio: 1,
+    pausesForJobs: false,
     async indexBatch(limit) {
       // Look with a read first (never waits in WAL mode): an idle poll takes no write lock.
       if (anyDirty.get() === undefined) return { indexed: 0, busy: false };

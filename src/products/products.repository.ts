@@ -121,6 +121,35 @@ function pageIds(db: Executor, source: ProductQuery<object>, order: ProductOrder
     .limit(page.limit);
 }
 
+/**
+ * A page sorted by price: the known prices first, alone (a walk of the price index that stops at
+ * the page's end); the unknown ones, which sort after them, only when the page reaches past them.
+ * (Both at once made PostgreSQL gather every unknown price matching a search, then sort: 0.2–0.4 s.)
+ */
+async function pricedPageIds(db: Executor, source: ProductQuery<object>, order: ProductOrder, page: PageWindow): Promise<number[]> {
+  const direction = order.order;
+  const known = await source
+    .select('id')
+    .where('price_cents', 'is not', null)
+    .orderBy('price_cents', direction)
+    .orderBy('id', direction)
+    .offset(page.offset)
+    .limit(page.limit)
+    .execute();
+  const ids = known.map((row) => row.id);
+  if (ids.length === page.limit) return ids;
+  // Past the last known price: how many unknown ones to skip is unknown without counting the
+  // known ones; the page straddling the two needs none skipped.
+  if (ids.length === 0 && page.offset > 0) return (await pageIds(db, source, order, page).execute()).map((row) => row.id);
+  const unknown = await source
+    .select('id')
+    .where('price_cents', 'is', null)
+    .orderBy('id', direction)
+    .limit(page.limit - ids.length)
+    .execute();
+  return [...ids, ...unknown.map((row) => row.id)];
+}
+
 export interface ProductListResult {
   rows: ProductRow[];
   total: number;
@@ -135,10 +164,13 @@ export async function listProducts(
   page: PageWindow,
 ): Promise<ProductListResult> {
   const base = applyFilter(db, db.selectFrom('products'), filter);
-  const readPage = (source: ProductQuery<object>) =>
+  const readPage = async (source: ProductQuery<object>) => {
     // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
     // sort's index ending in id) without reading those rows; then only the page's rows are read.
-    applyOrder(db.selectFrom('products').selectAll().where('id', 'in', pageIds(db, source, order, page)), order).execute();
+    const ids = order.sort === 'price' ? await pricedPageIds(db, source, order, page) : pageIds(db, source, order, page);
+    if (Array.isArray(ids) && ids.length === 0) return [];
+    return applyOrder(db.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
+  };
   const term = longestSearchTerm(filter);
   if (term === undefined) {
     const [rows, total] = await Promise.all([
@@ -153,9 +185,22 @@ export async function listProducts(
     return { rows, total, totalExact: true };
   }
   const candidates = dialectOf(db).searchIndex.candidates(term);
-  const narrowed = candidates ? base.where(candidates) : base;
+  // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
+  // `q` is checked again unless the index's answer is already exactly `q`.
+  const rest = candidates?.matchesAnyField && term === filter.q ? { ...filter, q: undefined } : null;
+  // A field filter keeps few of the candidates: those are better looked up (see membership).
+  const narrowed = !candidates
+    ? base
+    : filter.name || filter.description
+      ? applyFilter(db, db.selectFrom('products').where(candidates.membership), rest ?? filter)
+      : applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter);
+  // Nothing but an exact `q`: count the index's ids without reading the products.
+  const countedIds =
+    candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
+      ? (db.selectFrom(candidates.ids.as('matches')) as unknown as ProductQuery<object>)
+      : narrowed;
   const counted = await db
-    .selectFrom(narrowed.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))
+    .selectFrom(countedIds.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .executeTakeFirstOrThrow()
     .then((row) => Number(row.total));

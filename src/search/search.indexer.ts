@@ -15,6 +15,11 @@ export interface SearchIndexerOptions {
   database: Database;
   /** Safety net for rows written by other processes or threads (imports run in worker threads). */
   pollIntervalMs?: number;
+  /**
+   * True while a job runs. A writer that pausesForJobs (PostgreSQL) stays idle meanwhile, looking
+   * again every pollIntervalMs; the job's rows stay searchable (checked one by one until indexed).
+   */
+  jobRunning?: () => Promise<boolean>;
   onError?: (error: unknown) => void;
 }
 
@@ -34,9 +39,10 @@ const BUSY_RETRY_MS = 10;
 const ERROR_RETRY_MS = 1_000;
 
 export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer {
-  const { database, pollIntervalMs = 500, onError = () => undefined } = options;
+  const { database, pollIntervalMs = 500, jobRunning = async () => false, onError = () => undefined } = options;
   const writer: SearchIndexWriter = database.dialect.searchIndex.openWriter(database.db);
-  const { targetBatchMs, restRatio } = writer;
+  const { targetBatchMs, restRatio, pausesForJobs } = writer;
+  const holdOff = pausesForJobs ? jobRunning : async () => false;
   let batchSize = 500;
   let closed = false;
   let wakeUp: (() => void) | null = null;
@@ -56,10 +62,11 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
       wakeUp = done;
     });
 
-  /** Indexes until nothing is left; returns when the queue was found empty. */
-  async function drain(): Promise<void> {
+  /** Indexes until nothing is left (returns true) or it is told to hold off (false). */
+  async function drain(): Promise<boolean> {
     for (;;) {
-      if (closed) return;
+      if (closed) return false;
+      if (await holdOff()) return false;
       const started = performance.now();
       const limit = batchSize;
       const { indexed, busy } = await writer.indexBatch(limit);
@@ -68,7 +75,7 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
         continue;
       }
       const elapsed = performance.now() - started;
-      if (indexed < limit) return;
+      if (indexed < limit) return true;
       // Aim each full batch at the target duration (measured, so it follows the machine's load).
       const scaled = Math.round((limit * targetBatchMs) / Math.max(elapsed, 1));
       batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, limit * 2)));
@@ -84,15 +91,15 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
       passesStarted += 1;
       const pass = passesStarted;
       try {
-        await drain();
-        for (let i = waiters.length - 1; i >= 0; i -= 1) {
+        const caughtUp = await drain();
+        for (let i = caughtUp ? waiters.length - 1 : -1; i >= 0; i -= 1) {
           const waiter = waiters[i] as (typeof waiters)[number];
           if (waiter.after < pass) {
             waiters.splice(i, 1);
             waiter.resolve();
           }
         }
-        if (!closed && !wakeRequested) await sleep(pollIntervalMs);
+        if (!closed && (!caughtUp || !wakeRequested)) await sleep(pollIntervalMs);
       } catch (error) {
         onError(error);
         if (!closed) await sleep(ERROR_RETRY_MS);

@@ -96,6 +96,23 @@ describeEachDialect('product list on %s', (dialect) => {
     expect((await list('sort=updated_at&order=desc')).items).toHaveLength(6);
   });
 
+  it('pages through a price sort past the last known price, in both directions', async () => {
+    // Known prices are read alone, unknown ones only when a page reaches them (products.repository.ts).
+    const wholeLists = {
+      asc: ['PCT-100%', 'CAFÉ-MUG', 'chair-blue', 'CHAIR-RED', 'TABLE-OAK', 'LAMP-1'],
+      desc: ['TABLE-OAK', 'CHAIR-RED', 'chair-blue', 'CAFÉ-MUG', 'PCT-100%', 'LAMP-1'],
+    };
+    for (const [order, whole] of Object.entries(wholeLists)) {
+      for (const pageSize of [1, 2, 4]) {
+        const paged: string[] = [];
+        for (let page = 1; page <= Math.ceil(whole.length / pageSize); page++) {
+          paged.push(...skus(await list(`sort=price&order=${order}&page_size=${pageSize}&page=${page}`)));
+        }
+        expect(paged, `${order}, ${pageSize} a page`).toEqual(whole);
+      }
+    }
+  });
+
   it.each([
     ['page=0', 'page'],
     ['page=-1', 'page'],

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrator.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { POSTGRES_URL } from './services.js';
 
@@ -49,6 +51,31 @@ export function testConfig(store: TestStore, env: Record<string, string> = {}): 
   const config = loadConfig({ ...store.env, ...env });
   if (config.database.dialect === 'postgres' && store.schema) config.database.schema = store.schema;
   return config;
+}
+
+/** A migrated database in a fresh store, without the app; `close()` closes it and drops the store. */
+export interface TestDatabase {
+  database: Database;
+  close(): Promise<void>;
+}
+
+export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const store = await createTestStore(dialect);
+  const database = createDatabase(testConfig(store).database);
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await database.close();
+    await store.drop();
+    throw error;
+  }
+  return {
+    database,
+    async close() {
+      await database.close();
+      await store.drop();
+    },
+  };
 }
 
 export async function withPostgres<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
