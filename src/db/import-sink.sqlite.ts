@@ -44,7 +44,7 @@ export async function openSqliteSink(file: string, options: SinkOptions): Promis
   }
 }
 
-function createSink(connection: BetterSqlite3.Database, { jobId, columns }: SinkOptions): ImportSink {
+function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock }: SinkOptions): ImportSink {
   const changed = updatedColumns(columns);
   const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
   // search_dirty (src/db/search-index.sqlite.ts): 1 = new, 2 = text changed; the background indexer
@@ -80,27 +80,44 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns }: Sink
     for (const row of rows) stage.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
   };
 
-  const commitBatch = connection.transaction((batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery) => {
+  const begin = connection.prepare('begin immediate');
+  const commit = connection.prepare('commit');
+  const rollback = connection.prepare('rollback');
+  const writeBatch = (batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery): WriteCounts => {
     const now = new Date().toISOString();
+    let startedAt = clock.now();
     clearStaging.run();
     stageRows(1, batch.firsts);
     stageRows(2, batch.lasts);
+    clock.add('stage', startedAt);
+    startedAt = clock.now();
     const idBefore = Number(lastId.get('products') ?? 0);
     const written = upsertFirsts.run({ now }).changes;
     const inserted = written === 0 ? 0 : Number(countNewer.get(idBefore));
     if (batch.lasts.length > 0) upsertLasts.run({ now });
+    clock.add('merge', startedAt);
+    startedAt = clock.now();
     const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
     runCompiled(checkpoint(counts));
     for (const error of batch.errors) {
       insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
     }
+    clock.add('checkpoint', startedAt);
     return counts;
-  });
+  };
 
   let closed = false;
   return {
     async commit(batch, checkpoint) {
-      return commitBatch.immediate(batch, checkpoint);
+      clock.time('commit', () => begin.run());
+      try {
+        const counts = writeBatch(batch, checkpoint);
+        clock.time('commit', () => commit.run());
+        return counts;
+      } catch (error) {
+        if (connection.inTransaction) rollback.run();
+        throw error;
+      }
     },
     async close() {
       if (closed) return;

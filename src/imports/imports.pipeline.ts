@@ -3,6 +3,7 @@ import { readJobCounters, type JobCounters, type JobProgress } from '../db/datab
 import type { ImportSink, RejectedRow, SinkBatch } from '../db/import-sink.js';
 import type { JobOutcome, JobRunContext } from '../jobs/jobs.kind.js';
 import { findJob, jobProgressUpdate } from '../jobs/jobs.repository.js';
+import { PhaseClock } from '../shared/phase-clock.js';
 import { CsvReader, MAX_RAW_TEXT_CHARS, type CsvRecord } from './imports.csv.js';
 import { CsvFileError, ImportFailedError } from './imports.errors.js';
 import { readHeaderRecord } from './imports.header.js';
@@ -57,6 +58,18 @@ const PROGRESS_INTERVAL_MS = 200;
 
 /** Throws ImportFailedError (message shown to users) when the file cannot be imported (e.g. gzip bomb, corrupt gzip, I/O). */
 export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> {
+  const clock = new PhaseClock();
+  const startedAt = clock.now();
+  try {
+    return await importWithClock(ctx, clock);
+  } finally {
+    clock.add('total', startedAt);
+    ctx.onPhases?.(clock.milliseconds());
+  }
+}
+
+async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promise<JobOutcome> {
+  const startedAt = clock.now();
   const job = await findJob(ctx.database.db, ctx.jobId);
   if (!job) throw new ImportFailedError(`Import job ${ctx.jobId} does not exist.`);
   if (!job.file_path) throw new ImportFailedError('The job has no stored file to import.');
@@ -83,6 +96,7 @@ export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> 
   };
 
   const sink = await ctx.database.dialect.openImportSink({
+    clock,
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,
@@ -91,7 +105,8 @@ export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> 
     },
   });
   const batchRows = ctx.batchRows ?? DEFAULT_BATCH_ROWS;
-  const run = new ImportRun(ctx, sink, header.columns, state, bytesTotal, batchRows, gzip);
+  const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, batchRows, gzip);
+  clock.add('start', startedAt);
   try {
     return await run.execute(filePath);
   } finally {
@@ -138,10 +153,13 @@ class ImportRun {
   private storedErrors: number;
   private lastProgressAt = 0;
   private committedAny = false;
+  /** Milliseconds of the current push spent in take (validating and batching). */
+  private validating = 0;
 
   constructor(
     private readonly ctx: ImportRunContext,
     private readonly sink: ImportSink,
+    private readonly clock: PhaseClock,
     private readonly columns: ColumnMap,
     private readonly state: ImportState,
     private readonly bytesTotal: number,
@@ -154,14 +172,17 @@ class ImportRun {
   }
 
   async execute(filePath: string): Promise<JobOutcome> {
+    const clock = this.clock;
     const onRecord = (record: CsvRecord) => this.take(record);
+    const waitForSink = (committing: Promise<unknown>) => clock.timeAsync('wait for sink', () => committing);
+    const isCancelled = () => clock.timeAsync('cancel check', async () => this.ctx.isCancelled());
     let inflight: Promise<unknown> | null = null;
     // Commits the closed batches one after the other, each started once the previous one is done;
     // returns false when the job was cancelled meanwhile.
     const drain = async (): Promise<boolean> => {
       for (let next = this.closed.shift(); next; next = this.closed.shift()) {
-        if (inflight) await inflight;
-        if (this.committedAny && (await this.ctx.isCancelled())) return false;
+        if (inflight) await waitForSink(inflight);
+        if (this.committedAny && (await isCancelled())) return false;
         const committing = this.commit(next);
         committing.catch(() => undefined);
         inflight = committing;
@@ -169,18 +190,26 @@ class ImportRun {
       return true;
     };
     this.report('parsing');
-    if (await this.ctx.isCancelled()) return { status: 'cancelled' };
+    if (await isCancelled()) return { status: 'cancelled' };
 
     const chunks = readCsvText(filePath, { gzip: this.gzip, fromOffset: this.state.checkpoint_offset, limits: this.ctx.limits });
     try {
-      for await (const chunk of chunks) {
+      for (;;) {
+        const next = await clock.timeAsync('read', () => chunks.next());
+        if (next.done) break;
+        const chunk = next.value;
         if (chunk.fileBytesRead >= 0) this.fileBytesRead = Math.max(this.fileBytesRead, chunk.fileBytesRead);
         // Reading starts after the header (read separately, BOM and all).
+        const parsing = clock.now();
+        this.validating = 0;
         this.reader.push(chunk.text, onRecord);
+        // What push took besides validating and batching its records (timed in take).
+        clock.addMs('validate', this.validating);
+        clock.addMs('parse', clock.now() - parsing - this.validating);
         if (!(await drain())) return { status: 'cancelled' };
         if (Date.now() - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.report(this.committedAny ? 'importing' : 'parsing');
       }
-      this.reader.finish(onRecord);
+      clock.time('parse', () => this.reader.finish(onRecord));
     } catch (error) {
       // The sink closes after this returns: let a commit still running finish first.
       await (inflight as Promise<unknown> | null)?.catch(() => undefined);
@@ -190,12 +219,18 @@ class ImportRun {
     }
     this.closeBatch(true);
     if (!(await drain())) return { status: 'cancelled' };
-    if (inflight) await inflight;
+    if (inflight) await waitForSink(inflight);
     this.report('finalizing');
     return { status: 'completed' };
   }
 
   private take(record: CsvRecord): void {
+    const startedAt = this.clock.now();
+    this.takeRecord(record);
+    this.validating += this.clock.now() - startedAt;
+  }
+
+  private takeRecord(record: CsvRecord): void {
     const batch = this.batch;
     batch.rows++;
     const result = validateRecord(record.fields, this.columns, record.malformed);

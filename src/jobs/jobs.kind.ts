@@ -19,6 +19,8 @@ export interface JobRunContext {
   onProgress(progress: JobProgress): void;
   /** Checked between batches: when true the run stops at this boundary and returns {status: 'cancelled'}. */
   isCancelled(): boolean | Promise<boolean>;
+  /** Where the run's time went, in milliseconds per phase (e.g. parse, stage, merge), once when it ends, for the log. */
+  onPhases?(phases: Record<string, number>): void;
 }
 
 export type JobOutcome = { status: 'completed' } | { status: 'cancelled' };

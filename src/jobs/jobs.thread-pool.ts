@@ -10,7 +10,8 @@ export type ThreadMessage =
   | { type: 'claimed'; jobId: string; attempt: number }
   | { type: 'done'; jobId: string; outcome: RunOutcome }
   | { type: 'error'; jobId: string; message: string }
-  | { type: 'connection-lost'; jobId: string; message: string; inARow: number };
+  | { type: 'connection-lost'; jobId: string; message: string; inARow: number }
+  | { type: 'phases'; jobId: string; phases: Record<string, number> };
 
 /**
  * A thread module in TypeScript (running from source: tsx, vitest) starts through an entry that
@@ -30,6 +31,8 @@ export interface ThreadRunOptions {
   onClaimed(attempt: number): void;
   /** The run lost its database connection and waits to resume from its checkpoint (see executeJob). */
   onConnectionLoss?(message: string, inARow: number): void;
+  /** Where a run's time went, per phase (JobRunContext.onPhases). */
+  onPhases?(phases: Record<string, number>): void;
   /** Abort = stop at the next batch boundary; the thread is terminated if it has not stopped after the pool's stop timeout. */
   signal: AbortSignal;
 }
@@ -85,6 +88,8 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
         if (current?.jobId === message.jobId) current.options.onClaimed(message.attempt);
       } else if (message.type === 'connection-lost') {
         if (current?.jobId === message.jobId) current.options.onConnectionLoss?.(message.message, message.inARow);
+      } else if (message.type === 'phases') {
+        if (current?.jobId === message.jobId) current.options.onPhases?.(message.phases);
       } else if (current && message.jobId === current.jobId) {
         thread.current = null;
         if (message.type === 'done') current.resolve(message.outcome);

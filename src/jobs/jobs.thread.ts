@@ -27,6 +27,7 @@ export function serveJobThread(kinds: JobKinds): void {
         onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
         onConnectionLoss: (error, inARow) =>
           send({ type: 'connection-lost', jobId, message: error instanceof Error ? error.message : String(error), inARow }),
+        onPhases: (phases) => send({ type: 'phases', jobId, phases }),
         signal: running.signal,
       });
       send({ type: 'done', jobId, outcome });
