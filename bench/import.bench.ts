@@ -17,9 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { request } from 'undici';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares } from '../src/config.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
-import { IMPORT_CACHE_KIB } from '../src/db/import-sink.sqlite.js';
 import { databaseUrl, withPostgres } from './bench-postgres.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
@@ -33,7 +33,7 @@ const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
 /** The page cache our import connection uses (src/db/import-sink.sqlite.ts), given to the sqlite3 CLI floor too. */
-const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
+const SQLITE_CACHE_KIB = importMemoryShares(DEFAULT_IMPORT_MEMORY_MB).pageCacheKib;
 
 interface ImportRun {
   label: string;

@@ -95,7 +95,7 @@ export async function openRuntime(
     if (mode.runsJobs) {
       const runner = createThreadJobRunner(database, {
         kinds: jobKinds,
-        threads: openJobThreads(config.database),
+        threads: openJobThreads(config.database, config.importMemoryMb),
         progress: progressBus,
         outboxSignal,
         onConnectionLoss: (jobId, message, inARow) =>

@@ -66,6 +66,8 @@ export interface SinkOptions {
    * upserts), `checkpoint` (the job's row and rejected rows), `commit` (begin and commit).
    */
   clock: PhaseClock;
+  /** SQLite: the page cache of the import's connection (PostgreSQL's is the server's). */
+  pageCacheKib: number;
 }
 
 /** The product columns an upsert changes on an existing row: those the file has. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares } from '../config.js';
 import { readJobCounters, type JobCounters, type JobProgress } from '../db/database.schema.js';
 import type { ImportSink, RejectedRow, SinkBatch } from '../db/import-sink.js';
 import type { JobOutcome, JobRunContext } from '../jobs/jobs.kind.js';
@@ -38,8 +39,13 @@ export type ImportProgress = JobProgress &
  */
 export interface ImportRunContext extends JobRunContext {
   onProgress(progress: ImportProgress): void;
-  /** Rows (records) per batch and transaction; default 20,000. */
+  /**
+   * Rows (records) per batch and transaction, fixed. Default: by time — the first batch is
+   * FIRST_BATCH_ROWS, each next one sized so that its commit takes about BATCH_TARGET_MS,
+   * at most what the batch share of the run's memory holds (two batches at a time).
+   */
   batchRows?: number;
+
   /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
   limits?: SourceLimits;
 }
@@ -51,7 +57,18 @@ interface ImportState extends JobCounters {
 
 export { CsvFileError, ImportFailedError };
 
-export const DEFAULT_BATCH_ROWS = 20_000;
+/** The first batch of a run: small, so that the first checkpoint and counts come early. */
+export const FIRST_BATCH_ROWS = 20_000;
+/**
+ * What a row of a batch holds in the heap: its validated values and map entry (~220 bytes,
+ * measured on the benchmark's catalog) and its share of the parsed text its strings point into.
+ */
+const BATCH_BYTES_PER_ROW = 400;
+/**
+ * How long a batch's commit should take: a crash or a cancel redoes or waits for at most about
+ * this much, and a 500k-row file is a handful of commits rather than 25.
+ */
+const BATCH_TARGET_MS = 1_500;
 /** Rejected rows stored per job (the invalid count itself is never capped). */
 export const MAX_STORED_ERRORS_PER_JOB = 10_000;
 const PROGRESS_INTERVAL_MS = 200;
@@ -95,8 +112,10 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
     checkpoint_line: resuming ? counters.checkpoint_line : header.endLine,
   };
 
+  const memory = importMemoryShares(ctx.memoryMb ?? DEFAULT_IMPORT_MEMORY_MB);
   const sink = await ctx.database.dialect.openImportSink({
     clock,
+    pageCacheKib: memory.pageCacheKib,
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,
@@ -104,8 +123,10 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
       active: header.columns.active !== null,
     },
   });
-  const batchRows = ctx.batchRows ?? DEFAULT_BATCH_ROWS;
-  const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, batchRows, gzip);
+  const sizing: BatchSizing = ctx.batchRows
+    ? { rows: ctx.batchRows, min: ctx.batchRows, max: ctx.batchRows }
+    : { rows: FIRST_BATCH_ROWS, min: FIRST_BATCH_ROWS, max: Math.max(FIRST_BATCH_ROWS, Math.floor(memory.batchBytes / 2 / BATCH_BYTES_PER_ROW)) };
+  const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, sizing, gzip);
   clock.add('start', startedAt);
   try {
     return await run.execute(filePath);
@@ -120,6 +141,13 @@ async function fileSize(filePath: string): Promise<number> {
   } catch (error) {
     throw new ImportFailedError(`The uploaded file could not be read (${(error as Error).message}).`, { cause: error });
   }
+}
+
+/** Rows per batch: `rows` now, between `min` and `max` (equal: fixed). */
+interface BatchSizing {
+  rows: number;
+  min: number;
+  max: number;
 }
 
 /** A batch being filled by the parser. */
@@ -163,7 +191,7 @@ class ImportRun {
     private readonly columns: ColumnMap,
     private readonly state: ImportState,
     private readonly bytesTotal: number,
-    private readonly batchRows: number,
+    private readonly sizing: BatchSizing,
     private readonly gzip: boolean,
   ) {
     this.reader = new CsvReader(state.checkpoint_offset, state.checkpoint_line);
@@ -256,7 +284,7 @@ class ImportRun {
       }
       batch.latest.set(result.key, result);
     }
-    if (batch.rows >= this.batchRows) this.closeBatch(false);
+    if (batch.rows >= this.sizing.rows) this.closeBatch(false);
   }
 
   private closeBatch(final: boolean): void {
@@ -279,6 +307,7 @@ class ImportRun {
 
   private async commit(closed: ClosedBatch): Promise<void> {
     const { open } = closed;
+    const startedAt = performance.now();
     await this.sink.commit(closed.sinkBatch, (counts) => {
       const state = this.state;
       state.phase = closed.final ? 'finalizing' : 'importing';
@@ -293,7 +322,15 @@ class ImportRun {
       return jobProgressUpdate(this.ctx.database.db, this.ctx.jobId, state, new Date().toISOString()).compile();
     });
     this.committedAny = true;
+    this.resize(open.rows, performance.now() - startedAt);
     this.report(closed.final ? 'finalizing' : 'importing');
+  }
+
+  /** The next batches hold as many rows as commit in about BATCH_TARGET_MS at the pace of the last full batch (at most 4× more each time). */
+  private resize(rows: number, commitMs: number): void {
+    const { sizing } = this;
+    if (sizing.min === sizing.max || rows < sizing.rows || commitMs <= 0) return;
+    sizing.rows = Math.round(Math.max(sizing.min, Math.min(sizing.max, rows * 4, (rows * BATCH_TARGET_MS) / commitMs)));
   }
 
   private report(phase: ImportPhase): void {

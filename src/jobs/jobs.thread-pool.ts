@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { DatabaseConfig } from '../config.js';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares, type DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
 import type { RunOutcome } from './jobs.queue.js';
 import type { Job } from './jobs.schemas.js';
@@ -23,7 +23,7 @@ const TYPESCRIPT_ENTRY = new URL('./jobs.thread-entry.mjs', import.meta.url);
  * An import allocates fast and briefly (records, then batches): V8 would grow the thread's young
  * generation to its 32+ MiB maximum, all resident. 8 MiB keeps the server's peak RSS ~25 MB lower.
  */
-const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 };
+const YOUNG_GENERATION_MB = 8;
 
 export interface ThreadRunOptions {
   publish(job: Job): void;
@@ -63,18 +63,21 @@ export interface JobThreadPoolOptions {
    * registered job kinds); tests give another that speaks the same messages.
    */
   entry: URL;
+  /** Each thread's memory budget in MiB (IMPORT_MEMORY_MB, shared as importMemoryShares says); default DEFAULT_IMPORT_MEMORY_MB. */
+  memoryMb?: number;
 }
 
 export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions): JobThreadPool {
-  const { stopTimeoutMs = 20_000, entry } = options;
+  const { stopTimeoutMs = 20_000, entry, memoryMb = DEFAULT_IMPORT_MEMORY_MB } = options;
   const fromSource = entry.pathname.endsWith('.ts');
   const workerFile = fromSource ? TYPESCRIPT_ENTRY : entry;
-  const workerData = { databaseConfig, ...(fromSource ? { threadModule: entry.href } : {}) };
+  const workerData = { databaseConfig, memoryMb, ...(fromSource ? { threadModule: entry.href } : {}) };
+  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: importMemoryShares(memoryMb).heapMb };
   const idle: JobThread[] = [];
   const all = new Set<JobThread>();
 
   function startThread(): JobThread {
-    const worker = new Worker(workerFile, { workerData, resourceLimits: THREAD_RESOURCE_LIMITS });
+    const worker = new Worker(workerFile, { workerData, resourceLimits });
     let failure: Error | null = null;
     const thread: JobThread = {
       worker,
