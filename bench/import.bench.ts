@@ -7,6 +7,10 @@
 //   BENCH_MODES=embedded,scaled  embedded: the runs above; scaled: embedded PostgreSQL beside an API node
 //     with 1 and 2 workers, on the first file alone and with a second file at once (import.scaled.ts)
 //   BENCH_REDIS_URL=redis://127.0.0.1:6379 (scaled: keys under a prefix of the run's own)
+//   BENCH_CPU_PROF=/some/dir  the servers run with --cpu-prof (a .cpuprofile per thread, job threads included)
+//
+// Each run's phase breakdown comes from the server's `job phases (ms)` log line (it runs at LOG_LEVEL=info;
+// lines below warn are dropped).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
