@@ -7,6 +7,10 @@
 //   BENCH_MODES=embedded,scaled  embedded: the runs above; scaled: embedded PostgreSQL beside an API node
 //     with 1 and 2 workers, on the first file alone and with a second file at once (import.scaled.ts)
 //   BENCH_REDIS_URL=redis://127.0.0.1:6379 (scaled: keys under a prefix of the run's own)
+//   BENCH_CPU_PROF=/some/dir  the servers run with --cpu-prof (a .cpuprofile per thread, job threads included)
+//
+// Each run's phase breakdown comes from the server's `job phases (ms)` log line (it runs at LOG_LEVEL=info;
+// lines below warn are dropped).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,9 +21,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { request } from 'undici';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares } from '../src/config.js';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
-import { IMPORT_CACHE_KIB } from '../src/db/import-sink.sqlite.js';
 import { databaseUrl, withPostgres } from './bench-postgres.js';
 import { generateCatalog, type CatalogFile } from './import.data.js';
 import { naivePostgresImport, naiveSqliteImport } from './import.naive.js';
@@ -33,7 +37,7 @@ const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
 /** The page cache our import connection uses (src/db/import-sink.sqlite.ts), given to the sqlite3 CLI floor too. */
-const SQLITE_CACHE_KIB = IMPORT_CACHE_KIB;
+const SQLITE_CACHE_KIB = importMemoryShares(DEFAULT_IMPORT_MEMORY_MB).pageCacheKib;
 
 interface ImportRun {
   label: string;
@@ -54,6 +58,8 @@ interface ImportRun {
   /** Seconds from the job's completion until no row waited for the search indexer (null: indexer off). */
   indexCaughtUpSeconds: number | null;
   counts: string;
+  /** The job's phase breakdown as the server logged it (ms per phase), or null. */
+  phases: Record<string, number> | null;
 }
 
 /** A reference measured in the same run on the first file: `kind` says which import it compares with. */
@@ -79,16 +85,41 @@ function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 interface Server {
   child: ChildProcess;
   base: string;
+  /** The phase breakdown the server logs when job `jobId` ends (null if it did not within 10 s). */
+  phasesOf(jobId: string): Promise<Record<string, number> | null>;
   stop(): Promise<void>;
 }
+
+/** The order of the phase table's columns: the pipeline's, then the sink's (src/imports/imports.pipeline.ts, src/db/import-sink.*.ts). */
+const PHASES = ['total', 'start', 'read', 'parse', 'validate', 'cancel check', 'wait for sink', 'stage', 'merge', 'checkpoint', 'commit'];
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
   // As `npm start` runs it (compiled by main(), plain node, its flags), so RSS is what users get.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', 'dist/server.js'], {
+  // At info, for the job's phase log line; other lines below warn (the requests) are dropped.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), 'dist/server.js'], {
     cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const phases = new Map<string, Record<string, number>>();
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+    pending += text;
+    let end: number;
+    while ((end = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      let entry: { level?: number; msg?: string; jobId?: string; phases?: Record<string, number> };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        process.stdout.write(`${line}\n`);
+        continue;
+      }
+      if (entry.msg === 'job phases (ms)' && entry.jobId && entry.phases) phases.set(entry.jobId, entry.phases);
+      else if ((entry.level ?? 0) >= 40) process.stdout.write(`${line}\n`);
+    }
   });
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
@@ -106,6 +137,10 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   return {
     child,
     base,
+    async phasesOf(jobId) {
+      for (let waited = 0; !phases.has(jobId) && waited < 10_000; waited += 20) await sleep(20);
+      return phases.get(jobId) ?? null;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
@@ -203,6 +238,7 @@ async function importThroughServer(
     searches: searches.length,
     indexCaughtUpSeconds,
     counts: `ins ${data.inserted} upd ${data.updated} unch ${data.unchanged} inv ${data.invalid}${data.error ? ` error: ${data.error}` : ''}`,
+    phases: await server.phasesOf(accepted.job_id),
   };
 }
 
@@ -387,6 +423,14 @@ async function main(): Promise<void> {
     console.log(
       `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches}) | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
     );
+  }
+  console.log(
+    '\nWhere the time went (seconds per phase, from the job thread; on SQLite the sink runs on the job thread between parses, on PostgreSQL its phases overlap the parse and only "wait for sink" holds it):\n',
+  );
+  console.log(`| run | ${PHASES.join(' | ')} |\n| --- |${PHASES.map(() => ' ---: |').join('')}`);
+  for (const run of runs) {
+    const cells = PHASES.map((phase) => (run.phases?.[phase] === undefined ? '–' : (run.phases[phase] / 1000).toFixed(2)));
+    console.log(`| ${run.label} | ${cells.join(' | ')} |`);
   }
   console.log(`\n| reference (same ${reference.rows}-row file) | database | seconds | rows/s |\n| --- | --- | ---: | ---: |`);
   for (const floor of floors) console.log(`| ${floor.label} | ${floor.dialect} | ${floor.seconds.toFixed(2)} | ${Math.round(reference.rows / floor.seconds)} |`);

@@ -38,6 +38,8 @@ export interface Config {
   sessionTtlHours: number;
   /** Whether processes that run jobs also run the background search indexer (off: searches stay exact, only slower). */
   searchIndexer: boolean;
+  /** The memory of one job thread, in MiB (IMPORT_MEMORY_MB): see importMemoryShares. */
+  importMemoryMb: number;
   webhooks: WebhookConfig;
   logLevel: string;
 }
@@ -90,6 +92,18 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+export const DEFAULT_IMPORT_MEMORY_MB = 128;
+
+/**
+ * How a job thread's memory budget (IMPORT_MEMORY_MB) is shared, in this one place: ¾ is the
+ * thread's JavaScript heap (V8's old-generation limit), of which a third holds an import's
+ * batches (the one being parsed and the one being written); the last ¼ is the SQLite page cache
+ * of the import's connection (outside the heap; PostgreSQL's memory is the server's).
+ */
+export function importMemoryShares(memoryMb: number): { heapMb: number; batchBytes: number; pageCacheKib: number } {
+  return { heapMb: Math.floor((memoryMb * 3) / 4), batchBytes: Math.floor((memoryMb * 1024 * 1024) / 4), pageCacheKib: Math.floor((memoryMb * 1024) / 4) };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -124,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiToken: readString(env, 'API_TOKEN'),
     sessionTtlHours: readInteger(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
     searchIndexer: readBoolean(env, 'SEARCH_INDEXER', true),
+    importMemoryMb: readInteger(env, 'IMPORT_MEMORY_MB', DEFAULT_IMPORT_MEMORY_MB, 64, 65_536),
     webhooks: {
       allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),

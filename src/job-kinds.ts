@@ -11,6 +11,6 @@ export const jobKinds = registerJobKinds([importJobKind, bulkDeleteJobKind]);
 const JOB_THREAD_MODULE = new URL(import.meta.url.endsWith('.js') ? './job-thread.js' : './job-thread.ts', import.meta.url);
 
 /** The worker threads that run this process's jobs, each serving `jobKinds`. */
-export function openJobThreads(databaseConfig: DatabaseConfig): JobThreadPool {
-  return createJobThreadPool(databaseConfig, { entry: JOB_THREAD_MODULE });
+export function openJobThreads(databaseConfig: DatabaseConfig, memoryMb: number): JobThreadPool {
+  return createJobThreadPool(databaseConfig, { entry: JOB_THREAD_MODULE, memoryMb });
 }

@@ -48,6 +48,8 @@ export interface RuntimeOptions {
   runJobs?: boolean;
   /** A job run or background task that failed unexpectedly (default: onCloseError). */
   onBackgroundError?: (name: string, error: unknown) => void;
+  /** A job run ended: where its time went, in milliseconds per phase (server.ts logs it at info). */
+  onJobPhases?: (jobId: string, phases: Record<string, number>) => void;
   /** Whether this process delivers webhooks (default yes; any number of processes may). */
   runWebhookDispatcher?: boolean;
   /** Resolves webhook hosts for the SSRF guard (tests answer without DNS); default the system resolver. */
@@ -93,11 +95,12 @@ export async function openRuntime(
     if (mode.runsJobs) {
       const runner = createThreadJobRunner(database, {
         kinds: jobKinds,
-        threads: openJobThreads(config.database),
+        threads: openJobThreads(config.database, config.importMemoryMb),
         progress: progressBus,
         outboxSignal,
         onConnectionLoss: (jobId, message, inARow) =>
           onBackgroundError(`job ${jobId} lost its database connection (${inARow} in a row since its last batch); it goes on from its checkpoint once the database answers`, new Error(message)),
+        onPhases: options.onJobPhases,
       });
       const consumer = jobQueue.consume(jobMetrics.timed(runner.run), {
         onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error),

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const runtime = await openRuntime(config, (name, error) => console.error(`closing ${name} failed:`, error), {
     runJobs: true,
     onBackgroundError: (name, error) => console.error(`${name} failed:`, error),
+    onJobPhases: (jobId, phases) => console.log(`job ${jobId} phases (ms): ${JSON.stringify(phases)}`),
   });
   const http = config.workerHttpPort === 0 ? null : await buildOperationsApp(runtime);
   // Running jobs stop at their next batch boundary and go back to the queue for another worker.

@@ -38,7 +38,7 @@ export async function openPostgresSink(config: PostgresConfig, options: SinkOpti
   return createSink(pool, client, options);
 }
 
-function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: SinkOptions): ImportSink {
+function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns, clock }: SinkOptions): ImportSink {
   const changed = updatedColumns(columns);
   const upsert = (pass: number) => `with written as (
       insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
@@ -78,10 +78,13 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
   return {
     async commit(batch, checkpoint) {
       const now = new Date().toISOString();
-      await client.query('begin');
+      await clock.timeAsync('commit', () => client.query('begin'));
       try {
-        await copyRows(batch.firsts, 1, client);
-        if (batch.lasts.length > 0) await copyRows(batch.lasts, 2, client);
+        await clock.timeAsync('stage', async () => {
+          await copyRows(batch.firsts, 1, client);
+          if (batch.lasts.length > 0) await copyRows(batch.lasts, 2, client);
+        });
+        let startedAt = clock.now();
         const result = await client.query<{ inserted: number; updated: number }>(upsertFirsts, [now]);
         const row = result.rows[0] ?? { inserted: 0, updated: 0 };
         const counts: WriteCounts = {
@@ -90,6 +93,8 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
           unchanged: batch.firsts.length - Number(row.inserted) - Number(row.updated),
         };
         if (batch.lasts.length > 0) await client.query(upsertLasts, [now]);
+        clock.add('merge', startedAt);
+        startedAt = clock.now();
         const job = checkpoint(counts);
         await client.query(job.sql, job.parameters as unknown[]);
         if (batch.errors.length > 0) {
@@ -100,7 +105,8 @@ function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns }: Si
               batch.errors.map((error) => error[key as keyof typeof error]))],
           );
         }
-        await client.query('commit');
+        clock.add('checkpoint', startedAt);
+        await clock.timeAsync('commit', () => client.query('commit'));
         return counts;
       } catch (error) {
         await client.query('rollback').catch(() => undefined);

@@ -8,16 +8,13 @@ import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, 
 // moves it into products: a few statements per batch instead of one per row (row-by-row
 // upserts top out at 45–75k rows/s here).
 
-/**
- * 32 MiB of page cache for the import's connection. The cache fills as the database grows
- * (256 MiB made the server's RSS reach 600+ MB, and more for 1M rows than for 500k), so it is
- * sized as a fixed part of the import's memory. Measured on the 500k-row file, in-process:
- * with 256 MiB 13–14 s, with 64 MiB 12–15 s, and with 64 MiB plus the checkpoint setting below
- * 9–10 s; through the server with 32 MiB 9.7–10.8 s: what bounds this write is the per-batch
- * commits (each rewrites most index pages into the WAL), not cache misses. The benchmark's
- * sqlite3 floor uses this same size.
- */
-export const IMPORT_CACHE_KIB = 32_768;
+// The page cache of the import's connection is a fixed part of the import's memory
+// (SinkOptions.pageCacheKib: ¼ of IMPORT_MEMORY_MB, 32 MiB by default). The cache fills as the
+// database grows (256 MiB made the server's RSS reach 600+ MB, and more for 1M rows than for
+// 500k). Measured on the 500k-row file, in-process: with 256 MiB 13–14 s, with 64 MiB 12–15 s,
+// and with 64 MiB plus the checkpoint setting below 9–10 s; through the server with 32 MiB
+// 9.7–10.8 s: what bounds this write is the per-batch commits (each rewrites most index pages
+// into the WAL), not cache misses. The benchmark's sqlite3 floor uses the default size.
 /**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
  * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
@@ -31,7 +28,7 @@ const SEARCHED_COLUMNS = new Set(['sku', 'name', 'description']);
 export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
   const connection = openSqliteConnection(file);
   try {
-    connection.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
+    connection.pragma(`cache_size = -${options.pageCacheKib}`);
     connection.pragma(`wal_autocheckpoint = ${IMPORT_WAL_AUTOCHECKPOINT_PAGES}`);
     connection.pragma('temp_store = MEMORY');
     connection.exec(`create temp table if not exists import_staging (
@@ -44,7 +41,7 @@ export async function openSqliteSink(file: string, options: SinkOptions): Promis
   }
 }
 
-function createSink(connection: BetterSqlite3.Database, { jobId, columns }: SinkOptions): ImportSink {
+function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock }: SinkOptions): ImportSink {
   const changed = updatedColumns(columns);
   const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
   // search_dirty (src/db/search-index.sqlite.ts): 1 = new, 2 = text changed; the background indexer
@@ -53,6 +50,7 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns }: Sink
   const upsert = (pass: number) =>
     connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at, search_dirty)
       select sku, sku_key, name, description, price_cents, active, @now, @now, 1 from import_staging where pass = ${pass}
+        order by sku_key -- walks the unique index (and, for new rows, the table) in order, as on PostgreSQL
       on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
         updated_at = excluded.updated_at,
         search_dirty = case when ${textChanged} then 2 else products.search_dirty end
@@ -80,27 +78,44 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns }: Sink
     for (const row of rows) stage.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
   };
 
-  const commitBatch = connection.transaction((batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery) => {
+  const begin = connection.prepare('begin immediate');
+  const commit = connection.prepare('commit');
+  const rollback = connection.prepare('rollback');
+  const writeBatch = (batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery): WriteCounts => {
     const now = new Date().toISOString();
+    let startedAt = clock.now();
     clearStaging.run();
     stageRows(1, batch.firsts);
     stageRows(2, batch.lasts);
+    clock.add('stage', startedAt);
+    startedAt = clock.now();
     const idBefore = Number(lastId.get('products') ?? 0);
     const written = upsertFirsts.run({ now }).changes;
     const inserted = written === 0 ? 0 : Number(countNewer.get(idBefore));
     if (batch.lasts.length > 0) upsertLasts.run({ now });
+    clock.add('merge', startedAt);
+    startedAt = clock.now();
     const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
     runCompiled(checkpoint(counts));
     for (const error of batch.errors) {
       insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
     }
+    clock.add('checkpoint', startedAt);
     return counts;
-  });
+  };
 
   let closed = false;
   return {
     async commit(batch, checkpoint) {
-      return commitBatch.immediate(batch, checkpoint);
+      clock.time('commit', () => begin.run());
+      try {
+        const counts = writeBatch(batch, checkpoint);
+        clock.time('commit', () => commit.run());
+        return counts;
+      } catch (error) {
+        if (connection.inTransaction) rollback.run();
+        throw error;
+      }
     },
     async close() {
       if (closed) return;

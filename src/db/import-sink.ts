@@ -1,4 +1,5 @@
 import type { CompiledQuery } from 'kysely';
+import type { PhaseClock } from '../shared/phase-clock.js';
 
 // Where an import's validated batches go: one transaction per batch holding the products, the
 // job's checkpoint and the batch's rejected rows. One implementation per dialect
@@ -60,6 +61,13 @@ export interface ImportSink {
 export interface SinkOptions {
   jobId: string;
   columns: PresentColumns;
+  /**
+   * Where the sink's time goes, by phase: `stage` (rows into the staging table), `merge` (the
+   * upserts), `checkpoint` (the job's row and rejected rows), `commit` (begin and commit).
+   */
+  clock: PhaseClock;
+  /** SQLite: the page cache of the import's connection (PostgreSQL's is the server's). */
+  pageCacheKib: number;
 }
 
 /** The product columns an upsert changes on an existing row: those the file has. */

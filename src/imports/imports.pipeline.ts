@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares } from '../config.js';
 import { readJobCounters, type JobCounters, type JobProgress } from '../db/database.schema.js';
 import type { ImportSink, RejectedRow, SinkBatch } from '../db/import-sink.js';
 import type { JobOutcome, JobRunContext } from '../jobs/jobs.kind.js';
 import { findJob, jobProgressUpdate } from '../jobs/jobs.repository.js';
+import { PhaseClock } from '../shared/phase-clock.js';
 import { CsvReader, MAX_RAW_TEXT_CHARS, type CsvRecord } from './imports.csv.js';
 import { CsvFileError, ImportFailedError } from './imports.errors.js';
 import { readHeaderRecord } from './imports.header.js';
@@ -37,8 +39,13 @@ export type ImportProgress = JobProgress &
  */
 export interface ImportRunContext extends JobRunContext {
   onProgress(progress: ImportProgress): void;
-  /** Rows (records) per batch and transaction; default 20,000. */
+  /**
+   * Rows (records) per batch and transaction, fixed. Default: by time — the first batch is
+   * FIRST_BATCH_ROWS, each next one sized so that its commit takes about BATCH_TARGET_MS,
+   * at most what the batch share of the run's memory holds (two batches at a time).
+   */
   batchRows?: number;
+
   /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
   limits?: SourceLimits;
 }
@@ -50,13 +57,36 @@ interface ImportState extends JobCounters {
 
 export { CsvFileError, ImportFailedError };
 
-export const DEFAULT_BATCH_ROWS = 20_000;
+/** The first batch of a run: small, so that the first checkpoint and counts come early. */
+export const FIRST_BATCH_ROWS = 20_000;
+/**
+ * What a row of a batch holds in the heap: its validated values and map entry (~220 bytes,
+ * measured on the benchmark's catalog) and its share of the parsed text its strings point into.
+ */
+const BATCH_BYTES_PER_ROW = 400;
+/**
+ * How long a batch's commit should take: a crash or a cancel redoes or waits for at most about
+ * this much, and a 500k-row file is a handful of commits rather than 25.
+ */
+const BATCH_TARGET_MS = 1_500;
 /** Rejected rows stored per job (the invalid count itself is never capped). */
 export const MAX_STORED_ERRORS_PER_JOB = 10_000;
 const PROGRESS_INTERVAL_MS = 200;
 
 /** Throws ImportFailedError (message shown to users) when the file cannot be imported (e.g. gzip bomb, corrupt gzip, I/O). */
 export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> {
+  const clock = new PhaseClock();
+  const startedAt = clock.now();
+  try {
+    return await importWithClock(ctx, clock);
+  } finally {
+    clock.add('total', startedAt);
+    ctx.onPhases?.(clock.milliseconds());
+  }
+}
+
+async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promise<JobOutcome> {
+  const startedAt = clock.now();
   const job = await findJob(ctx.database.db, ctx.jobId);
   if (!job) throw new ImportFailedError(`Import job ${ctx.jobId} does not exist.`);
   if (!job.file_path) throw new ImportFailedError('The job has no stored file to import.');
@@ -82,7 +112,10 @@ export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> 
     checkpoint_line: resuming ? counters.checkpoint_line : header.endLine,
   };
 
+  const memory = importMemoryShares(ctx.memoryMb ?? DEFAULT_IMPORT_MEMORY_MB);
   const sink = await ctx.database.dialect.openImportSink({
+    clock,
+    pageCacheKib: memory.pageCacheKib,
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,
@@ -90,8 +123,11 @@ export async function importCsvFile(ctx: ImportRunContext): Promise<JobOutcome> 
       active: header.columns.active !== null,
     },
   });
-  const batchRows = ctx.batchRows ?? DEFAULT_BATCH_ROWS;
-  const run = new ImportRun(ctx, sink, header.columns, state, bytesTotal, batchRows, gzip);
+  const sizing: BatchSizing = ctx.batchRows
+    ? { rows: ctx.batchRows, min: ctx.batchRows, max: ctx.batchRows }
+    : { rows: FIRST_BATCH_ROWS, min: FIRST_BATCH_ROWS, max: Math.max(FIRST_BATCH_ROWS, Math.floor(memory.batchBytes / 2 / BATCH_BYTES_PER_ROW)) };
+  const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, sizing, gzip);
+  clock.add('start', startedAt);
   try {
     return await run.execute(filePath);
   } finally {
@@ -105,6 +141,13 @@ async function fileSize(filePath: string): Promise<number> {
   } catch (error) {
     throw new ImportFailedError(`The uploaded file could not be read (${(error as Error).message}).`, { cause: error });
   }
+}
+
+/** Rows per batch: `rows` now, between `min` and `max` (equal: fixed). */
+interface BatchSizing {
+  rows: number;
+  min: number;
+  max: number;
 }
 
 /** A batch being filled by the parser. */
@@ -138,14 +181,17 @@ class ImportRun {
   private storedErrors: number;
   private lastProgressAt = 0;
   private committedAny = false;
+  /** Milliseconds of the current push spent in take (validating and batching). */
+  private validating = 0;
 
   constructor(
     private readonly ctx: ImportRunContext,
     private readonly sink: ImportSink,
+    private readonly clock: PhaseClock,
     private readonly columns: ColumnMap,
     private readonly state: ImportState,
     private readonly bytesTotal: number,
-    private readonly batchRows: number,
+    private readonly sizing: BatchSizing,
     private readonly gzip: boolean,
   ) {
     this.reader = new CsvReader(state.checkpoint_offset, state.checkpoint_line);
@@ -154,14 +200,17 @@ class ImportRun {
   }
 
   async execute(filePath: string): Promise<JobOutcome> {
+    const clock = this.clock;
     const onRecord = (record: CsvRecord) => this.take(record);
+    const waitForSink = (committing: Promise<unknown>) => clock.timeAsync('wait for sink', () => committing);
+    const isCancelled = () => clock.timeAsync('cancel check', async () => this.ctx.isCancelled());
     let inflight: Promise<unknown> | null = null;
     // Commits the closed batches one after the other, each started once the previous one is done;
     // returns false when the job was cancelled meanwhile.
     const drain = async (): Promise<boolean> => {
       for (let next = this.closed.shift(); next; next = this.closed.shift()) {
-        if (inflight) await inflight;
-        if (this.committedAny && (await this.ctx.isCancelled())) return false;
+        if (inflight) await waitForSink(inflight);
+        if (this.committedAny && (await isCancelled())) return false;
         const committing = this.commit(next);
         committing.catch(() => undefined);
         inflight = committing;
@@ -169,18 +218,26 @@ class ImportRun {
       return true;
     };
     this.report('parsing');
-    if (await this.ctx.isCancelled()) return { status: 'cancelled' };
+    if (await isCancelled()) return { status: 'cancelled' };
 
     const chunks = readCsvText(filePath, { gzip: this.gzip, fromOffset: this.state.checkpoint_offset, limits: this.ctx.limits });
     try {
-      for await (const chunk of chunks) {
+      for (;;) {
+        const next = await clock.timeAsync('read', () => chunks.next());
+        if (next.done) break;
+        const chunk = next.value;
         if (chunk.fileBytesRead >= 0) this.fileBytesRead = Math.max(this.fileBytesRead, chunk.fileBytesRead);
         // Reading starts after the header (read separately, BOM and all).
+        const parsing = clock.now();
+        this.validating = 0;
         this.reader.push(chunk.text, onRecord);
+        // What push took besides validating and batching its records (timed in take).
+        clock.addMs('validate', this.validating);
+        clock.addMs('parse', clock.now() - parsing - this.validating);
         if (!(await drain())) return { status: 'cancelled' };
         if (Date.now() - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.report(this.committedAny ? 'importing' : 'parsing');
       }
-      this.reader.finish(onRecord);
+      clock.time('parse', () => this.reader.finish(onRecord));
     } catch (error) {
       // The sink closes after this returns: let a commit still running finish first.
       await (inflight as Promise<unknown> | null)?.catch(() => undefined);
@@ -190,12 +247,18 @@ class ImportRun {
     }
     this.closeBatch(true);
     if (!(await drain())) return { status: 'cancelled' };
-    if (inflight) await inflight;
+    if (inflight) await waitForSink(inflight);
     this.report('finalizing');
     return { status: 'completed' };
   }
 
   private take(record: CsvRecord): void {
+    const startedAt = this.clock.now();
+    this.takeRecord(record);
+    this.validating += this.clock.now() - startedAt;
+  }
+
+  private takeRecord(record: CsvRecord): void {
     const batch = this.batch;
     batch.rows++;
     const result = validateRecord(record.fields, this.columns, record.malformed);
@@ -221,7 +284,7 @@ class ImportRun {
       }
       batch.latest.set(result.key, result);
     }
-    if (batch.rows >= this.batchRows) this.closeBatch(false);
+    if (batch.rows >= this.sizing.rows) this.closeBatch(false);
   }
 
   private closeBatch(final: boolean): void {
@@ -244,6 +307,7 @@ class ImportRun {
 
   private async commit(closed: ClosedBatch): Promise<void> {
     const { open } = closed;
+    const startedAt = performance.now();
     await this.sink.commit(closed.sinkBatch, (counts) => {
       const state = this.state;
       state.phase = closed.final ? 'finalizing' : 'importing';
@@ -258,7 +322,15 @@ class ImportRun {
       return jobProgressUpdate(this.ctx.database.db, this.ctx.jobId, state, new Date().toISOString()).compile();
     });
     this.committedAny = true;
+    this.resize(open.rows, performance.now() - startedAt);
     this.report(closed.final ? 'finalizing' : 'importing');
+  }
+
+  /** The next batches hold as many rows as commit in about BATCH_TARGET_MS at the pace of the last full batch (at most 4× more each time). */
+  private resize(rows: number, commitMs: number): void {
+    const { sizing } = this;
+    if (sizing.min === sizing.max || rows < sizing.rows || commitMs <= 0) return;
+    sizing.rows = Math.round(Math.max(sizing.min, Math.min(sizing.max, rows * 4, (rows * BATCH_TARGET_MS) / commitMs)));
   }
 
   private report(phase: ImportPhase): void {

@@ -17,6 +17,10 @@ export interface ExecuteHooks {
   onClaimed?(attempt: number): void;
   /** The run lost its database connection (`inARow`: how many times since its last committed batch) and waits for the database to resume. */
   onConnectionLoss?(error: unknown, inARow: number): void;
+  /** Where a run's time went, per phase (JobRunContext.onPhases). */
+  onPhases?(phases: Record<string, number>): void;
+  /** The run's memory budget in MiB (JobRunContext.memoryMb). */
+  memoryMb?: number;
 }
 
 /** How often a running job's state is published at most (the pipeline reports every ~200 ms). */
@@ -99,7 +103,7 @@ export async function executeJob(database: Database, jobId: string, kinds: JobKi
     let checkpointAtLastLoss = -1;
     for (;;) {
       try {
-        return await kind.run({ database, jobId, onProgress, isCancelled });
+        return await kind.run({ database, jobId, onProgress, isCancelled, onPhases: hooks.onPhases, memoryMb: hooks.memoryMb });
       } catch (error) {
         if (!isConnectionLoss(error)) throw error;
         const checkpoint = Number(live.rows_processed);

@@ -19,6 +19,10 @@ export interface JobRunContext {
   onProgress(progress: JobProgress): void;
   /** Checked between batches: when true the run stops at this boundary and returns {status: 'cancelled'}. */
   isCancelled(): boolean | Promise<boolean>;
+  /** The memory the run may use in MiB (IMPORT_MEMORY_MB, shared as config.ts's importMemoryShares says); default DEFAULT_IMPORT_MEMORY_MB. */
+  memoryMb?: number;
+  /** Where the run's time went, in milliseconds per phase (e.g. parse, stage, merge), once when it ends, for the log. */
+  onPhases?(phases: Record<string, number>): void;
 }
 
 export type JobOutcome = { status: 'completed' } | { status: 'cancelled' };

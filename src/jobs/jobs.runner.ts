@@ -26,9 +26,11 @@ export function createThreadJobRunner(
     outboxSignal: OutboxSignal;
     /** A run lost its database connection and waits to go on from its checkpoint (for the log). */
     onConnectionLoss?: (jobId: string, message: string, inARow: number) => void;
+    /** Where a run's time went, in milliseconds per phase (for the log). */
+    onPhases?: (jobId: string, phases: Record<string, number>) => void;
   },
 ): { run: RunJob; close(): Promise<void> } {
-  const { kinds, threads, progress, outboxSignal, onConnectionLoss } = options;
+  const { kinds, threads, progress, outboxSignal, onConnectionLoss, onPhases } = options;
   const publish = (job: Parameters<ProgressBus['publish']>[0]) => void progress.publish(job).catch(() => undefined);
   return {
     async run(jobId, signal) {
@@ -39,6 +41,7 @@ export function createThreadJobRunner(
           signal,
           onClaimed: (claimed) => (attempt = claimed),
           onConnectionLoss: (message, inARow) => onConnectionLoss?.(jobId, message, inARow),
+          onPhases: (phases) => onPhases?.(jobId, phases),
         });
         if (outcome === 'finished') outboxSignal.notify();
         return outcome;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { DatabaseConfig } from '../config.js';
+import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares, type DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
 import type { RunOutcome } from './jobs.queue.js';
 import type { Job } from './jobs.schemas.js';
@@ -10,7 +10,8 @@ export type ThreadMessage =
   | { type: 'claimed'; jobId: string; attempt: number }
   | { type: 'done'; jobId: string; outcome: RunOutcome }
   | { type: 'error'; jobId: string; message: string }
-  | { type: 'connection-lost'; jobId: string; message: string; inARow: number };
+  | { type: 'connection-lost'; jobId: string; message: string; inARow: number }
+  | { type: 'phases'; jobId: string; phases: Record<string, number> };
 
 /**
  * A thread module in TypeScript (running from source: tsx, vitest) starts through an entry that
@@ -22,7 +23,7 @@ const TYPESCRIPT_ENTRY = new URL('./jobs.thread-entry.mjs', import.meta.url);
  * An import allocates fast and briefly (records, then batches): V8 would grow the thread's young
  * generation to its 32+ MiB maximum, all resident. 8 MiB keeps the server's peak RSS ~25 MB lower.
  */
-const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 };
+const YOUNG_GENERATION_MB = 8;
 
 export interface ThreadRunOptions {
   publish(job: Job): void;
@@ -30,6 +31,8 @@ export interface ThreadRunOptions {
   onClaimed(attempt: number): void;
   /** The run lost its database connection and waits to resume from its checkpoint (see executeJob). */
   onConnectionLoss?(message: string, inARow: number): void;
+  /** Where a run's time went, per phase (JobRunContext.onPhases). */
+  onPhases?(phases: Record<string, number>): void;
   /** Abort = stop at the next batch boundary; the thread is terminated if it has not stopped after the pool's stop timeout. */
   signal: AbortSignal;
 }
@@ -60,18 +63,21 @@ export interface JobThreadPoolOptions {
    * registered job kinds); tests give another that speaks the same messages.
    */
   entry: URL;
+  /** Each thread's memory budget in MiB (IMPORT_MEMORY_MB, shared as importMemoryShares says); default DEFAULT_IMPORT_MEMORY_MB. */
+  memoryMb?: number;
 }
 
 export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions): JobThreadPool {
-  const { stopTimeoutMs = 20_000, entry } = options;
+  const { stopTimeoutMs = 20_000, entry, memoryMb = DEFAULT_IMPORT_MEMORY_MB } = options;
   const fromSource = entry.pathname.endsWith('.ts');
   const workerFile = fromSource ? TYPESCRIPT_ENTRY : entry;
-  const workerData = { databaseConfig, ...(fromSource ? { threadModule: entry.href } : {}) };
+  const workerData = { databaseConfig, memoryMb, ...(fromSource ? { threadModule: entry.href } : {}) };
+  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: importMemoryShares(memoryMb).heapMb };
   const idle: JobThread[] = [];
   const all = new Set<JobThread>();
 
   function startThread(): JobThread {
-    const worker = new Worker(workerFile, { workerData, resourceLimits: THREAD_RESOURCE_LIMITS });
+    const worker = new Worker(workerFile, { workerData, resourceLimits });
     let failure: Error | null = null;
     const thread: JobThread = {
       worker,
@@ -85,6 +91,8 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
         if (current?.jobId === message.jobId) current.options.onClaimed(message.attempt);
       } else if (message.type === 'connection-lost') {
         if (current?.jobId === message.jobId) current.options.onConnectionLoss?.(message.message, message.inARow);
+      } else if (message.type === 'phases') {
+        if (current?.jobId === message.jobId) current.options.onPhases?.(message.phases);
       } else if (current && message.jobId === current.jobId) {
         thread.current = null;
         if (message.type === 'done') current.resolve(message.outcome);

@@ -11,7 +11,7 @@ import type { ThreadCommand, ThreadMessage } from './jobs.thread-pool.js';
  * writing. The thread's module (src/job-thread.ts) calls this with the registered kinds.
  */
 export function serveJobThread(kinds: JobKinds): void {
-  const { databaseConfig } = workerData as { databaseConfig: DatabaseConfig };
+  const { databaseConfig, memoryMb } = workerData as { databaseConfig: DatabaseConfig; memoryMb?: number };
   const port = parentPort;
   if (!port) throw new Error('A job thread runs only as a worker thread.');
 
@@ -27,7 +27,9 @@ export function serveJobThread(kinds: JobKinds): void {
         onClaimed: (attempt) => send({ type: 'claimed', jobId, attempt }),
         onConnectionLoss: (error, inARow) =>
           send({ type: 'connection-lost', jobId, message: error instanceof Error ? error.message : String(error), inARow }),
+        onPhases: (phases) => send({ type: 'phases', jobId, phases }),
         signal: running.signal,
+        memoryMb,
       });
       send({ type: 'done', jobId, outcome });
     } catch (error) {

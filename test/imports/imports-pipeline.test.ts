@@ -66,6 +66,18 @@ describeEachDialect('importCsvFile on %s', (dialect) => {
     await harness.runtime.database.db.deleteFrom('products').execute();
   };
 
+  it('reports once, at its end, where its time went: the pipeline\'s phases and the sink\'s', async () => {
+    await reset();
+    const jobId = await harness.createJob(harness.writeFile('phases.csv', CORPUS));
+    const reports: Record<string, number>[] = [];
+    await harness.run(jobId, { onPhases: (phases) => reports.push(phases) });
+    expect(reports).toHaveLength(1);
+    const phases = reports[0]!;
+    for (const phase of ['total', 'start', 'read', 'parse', 'validate', 'stage', 'merge', 'checkpoint', 'commit']) {
+      expect(phases[phase], phase).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('imports a tricky file: BOM, CRLF, quotes, unicode, case and space variants, every kind of invalid row', async () => {
     await reset();
     const file = harness.writeFile('corpus.csv', CORPUS);

@@ -57,6 +57,7 @@ describe('configuration', () => {
     ['SEARCH_INDEXER', 'maybe'],
     ['JOB_LOCK_TIMEOUT_MS', '500'],
     ['WORKER_HTTP_PORT', '70000'],
+    ['IMPORT_MEMORY_MB', '32'],
   ])('rejects %s=%s with a one-line message naming it', (name, value) => {
     let error: unknown;
     try {
