@@ -57,7 +57,7 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
           on conflict (product_id) do nothing`.execute(trx);
       });
     },
-    openWriter: (db) => ({ targetBatchMs: 250, restRatio: 0, pausesForJobs: true, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
+    openWriter: (db) => ({ targetBatchMs: 250, restRatio: 0, indexBatch: (limit) => indexPostgresBatch(db, limit), close: async () => undefined }),
   };
 }
 

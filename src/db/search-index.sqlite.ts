@@ -103,7 +103,6 @@ function openSqliteIndexWriter(file: string): SearchIndexWriter {
   return {
     targetBatchMs: 25,
     restRatio: 1,
-    pausesForJobs: false,
     async indexBatch(limit) {
       // Look with a read first (never waits in WAL mode): an idle poll takes no write lock.
       if (anyDirty.get() === undefined) return { indexed: 0, busy: false };

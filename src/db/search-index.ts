@@ -77,13 +77,6 @@ export interface SearchIndexWriter {
    * it held the lock lets every waiter in. PostgreSQL: 0 (row locks: no one waits for the batch).
    */
   readonly restRatio: number;
-  /**
-   * Whether to stay idle while a job runs. PostgreSQL: yes — the batches' GIN inserts took the
-   * cores an import needs (a 200k-row import took 1.8× as long with the indexer running). SQLite:
-   * no — its batches are short and rest as long as they held the lock (imports within 10 %), and
-   * indexing meanwhile shortens the catch-up after the import.
-   */
-  readonly pausesForJobs: boolean;
   /** Indexes up to `limit` waiting products in one transaction. */
   indexBatch(limit: number): Promise<IndexBatchResult>;
   /** Idempotent. */
