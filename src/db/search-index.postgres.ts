@@ -28,14 +28,14 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
       const indexedMatch = sql`s.text like lower(${pattern}) escape '\\'
         and not exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
       const queued = sql`product_search_queue q join products p on p.id = q.product_id where ${anyField}`;
+      const matchingIds = sql`select s.product_id as id from product_search s where ${indexedMatch} union all select p.id from ${queued}`;
       return {
         rows: sql`(select p.* from product_search s join products p on p.id = s.product_id where ${indexedMatch}
           union all select p.* from ${queued})`,
-        ids: sql`(select s.product_id as id from product_search s where ${indexedMatch} union all select p.id from ${queued})`,
+        ids: sql`(${matchingIds})`,
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
-        membership: sql<SqlBool>`products.id = any(array(select s.product_id from product_search s where ${indexedMatch}
-          union all select p.id from ${queued}))`,
+        membership: sql<SqlBool>`products.id = any(array(${matchingIds}))`,
         matchesAnyField: !term.includes('\n'),
       };
     },

@@ -43,13 +43,12 @@ export function sqliteSearchIndex(file: string): SearchIndex {
       // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
       // entry may be stale), then the dirty rows. Trigrams found apart are no substring, so every
       // row is checked by the caller.
-      const indexedMatch = sql`product_search match ${trigramQuery(folded)} and p.search_dirty = 0`;
+      const match = trigramQuery(folded);
+      const indexed = sql`product_search f join products p on p.id = f.rowid where product_search match ${match} and p.search_dirty = 0`;
       return {
-        rows: sql`(select p.* from product_search f join products p on p.id = f.rowid where ${indexedMatch}
-          union all select * from products where search_dirty > 0)`,
-        ids: sql`(select p.id from product_search f join products p on p.id = f.rowid where ${indexedMatch}
-          union all select id from products where search_dirty > 0)`,
-        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${trigramQuery(folded)}
+        rows: sql`(select p.* from ${indexed} union all select * from products where search_dirty > 0)`,
+        ids: sql`(select p.id from ${indexed} union all select id from products where search_dirty > 0)`,
+        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${match}
           union all select id from products where search_dirty > 0)`,
         matchesAnyField: false,
       };

@@ -45,7 +45,6 @@ export interface ImportRunContext extends JobRunContext {
    * at most what the batch share of the run's memory holds (two batches at a time).
    */
   batchRows?: number;
-
   /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
   limits?: SourceLimits;
 }

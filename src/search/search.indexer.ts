@@ -86,6 +86,17 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
     }
   }
 
+  /** Resolves whenCaughtUp() calls made before the pass `pass` started, which found the queue empty. */
+  const resolveWaitersBefore = (pass: number) => {
+    for (let i = waiters.length - 1; i >= 0; i -= 1) {
+      const waiter = waiters[i] as (typeof waiters)[number];
+      if (waiter.after < pass) {
+        waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  };
+
   const loop = (async () => {
     while (!closed) {
       wakeRequested = false;
@@ -93,13 +104,7 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
       const pass = passesStarted;
       try {
         const caughtUp = await drain();
-        for (let i = caughtUp ? waiters.length - 1 : -1; i >= 0; i -= 1) {
-          const waiter = waiters[i] as (typeof waiters)[number];
-          if (waiter.after < pass) {
-            waiters.splice(i, 1);
-            waiter.resolve();
-          }
-        }
+        if (caughtUp) resolveWaitersBefore(pass);
         if (!closed && (!caughtUp || !wakeRequested)) await sleep(pollIntervalMs);
       } catch (error) {
         onError(error);
