@@ -111,7 +111,6 @@ function kill(server: Server): Promise<void> {
 interface Listed {
   items: { sku: string }[];
   total: number;
-  total_exact: boolean;
 }
 
 async function list(t: TestApp, query: string): Promise<Listed> {
