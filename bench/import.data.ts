@@ -38,11 +38,16 @@ export interface CatalogFile {
   file: string;
   rows: number;
   bytes: number;
+  /** The SKU of the file's last row: once a search finds it, the whole file is findable. */
+  lastSku: string;
 }
 
 /** Writes `rows` data rows to `file` (reused when it already exists with the same name). */
 export async function generateCatalog(file: string, rows: number, seed = 42): Promise<CatalogFile> {
-  if (fs.existsSync(file)) return { file, rows, bytes: fs.statSync(file).size };
+  const lastSkuFile = `${file}.last-sku`;
+  if (fs.existsSync(file) && fs.existsSync(lastSkuFile)) {
+    return { file, rows, bytes: fs.statSync(file).size, lastSku: fs.readFileSync(lastSkuFile, 'utf8') };
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const random = seededRandom(seed);
   const words = vocabulary(random, 2000);
@@ -58,8 +63,8 @@ export async function generateCatalog(file: string, rows: number, seed = 42): Pr
   const temporary = `${file}.partial`;
   const out = fs.createWriteStream(temporary);
   let chunk = 'name,sku,description,price,active\n';
+  let sku = '';
   for (let i = 0; i < rows; i++) {
-    let sku: string;
     if (skus.length > 0 && random() < 0.2) {
       const earlier = pick(skus);
       sku = random() < 0.5 ? earlier.toUpperCase() : earlier;
@@ -89,5 +94,6 @@ export async function generateCatalog(file: string, rows: number, seed = 42): Pr
   out.end(chunk);
   await once(out, 'finish');
   fs.renameSync(temporary, file);
-  return { file, rows, bytes: fs.statSync(file).size };
+  fs.writeFileSync(lastSkuFile, sku);
+  return { file, rows, bytes: fs.statSync(file).size, lastSku: sku };
 }
