@@ -450,7 +450,7 @@ async function main(): Promise<void> {
   for (const run of runs) {
     const { floorRatio, timesNaive } = comparisons(run, floors);
     console.log(
-      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches}) | ${run.findableSeconds.toFixed(2)} | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
+      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searches === 0 ? '–' : `${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches})`} | ${run.findableSeconds.toFixed(2)} | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
     );
   }
   console.log(
