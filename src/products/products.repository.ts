@@ -205,6 +205,10 @@ export async function listProducts(
     .executeTakeFirstOrThrow()
     .then((row) => Number(row.total));
   const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
+  // The count says the page is empty (a rare term: no match, or fewer than the offset skips):
+  // reading it would search the candidates a second time for nothing (a short term that no
+  // trigram narrows reads every row twice).
+  if (counted <= page.offset) return { rows: [], total: counted, totalExact };
   // Few matches: sort them, read from the candidates. Many: walk the order's index checking
   // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
   // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
