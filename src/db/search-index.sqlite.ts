@@ -1,13 +1,14 @@
 import { sql, type SqlBool } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
-import type { SearchIndex, SearchIndexWriter } from './search-index.js';
+import type { Executor } from './database.schema.js';
+import type { SearchIndex, SearchIndexWriter, SearchScope } from './search-index.js';
 
 // SQLite's search index: FTS5 trigram (case-sensitive) over text folded here, in JavaScript, the
-// way the predicate folds it; products.search_dirty marks rows to (re)index: 1 = written, never
+// way the predicate folds it (product_search: all the searchable fields; product_search_name: the
+// name alone, for the `name` filter); products.search_dirty marks rows to (re)index: 1 = written, never
 // indexed (the import's INSERT), 2 = changed since indexed (its UPDATE: the old entry must go).
 
-/** Terms shorter than this (in characters) have no trigram: SQLite answers them by a scan. */
-const MIN_INDEXED_TERM_LENGTH = 3;
+const TRIGRAM_LENGTH = 3;
 
 /**
  * Lower-cases character by character, as the predicate compares (a text character matches a
@@ -21,36 +22,72 @@ function foldForSearch(text: string): string {
   return folded;
 }
 
-/** The indexed text of a product: its searchable fields, folded, one per line. */
-function searchTextOf(row: { sku: string; name: string; description: string | null }): string {
-  return `${foldForSearch(row.sku)}\n${foldForSearch(row.name)}\n${foldForSearch(row.description ?? '')}`;
+/** The indexed texts of a product: all its searchable fields (one per line), and its name alone. */
+function searchTextsOf(row: { sku: string; name: string; description: string | null }): { all: string; name: string } {
+  const name = foldForSearch(row.name);
+  return { all: `${foldForSearch(row.sku)}\n${name}\n${foldForSearch(row.description ?? '')}${TEXT_END}`, name: `${name}${TEXT_END}` };
 }
 
+/**
+ * Ends every indexed text (migration 0013), so that each character of the fields starts a
+ * trigram: a term of 1–2 characters is then the prefix of a trigram wherever it occurs.
+ */
+const TEXT_END = '\n\n';
+
+/** The index's tables for each scope: the FTS5 table and its vocabulary (its trigrams, sorted). */
+const TABLES: Record<SearchScope, { index: string; vocabulary: string }> = {
+  any: { index: 'product_search', vocabulary: 'product_search_vocab' },
+  name: { index: 'product_search_name', vocabulary: 'product_search_name_vocab' },
+};
+
+const quoted = (trigram: string) => `"${trigram.replace(/"/g, '""')}"`;
+
 /** The term's distinct trigrams as an FTS5 query: each quoted, all required. */
-function trigramQuery(folded: string): string {
-  const chars = [...folded];
+function trigramQuery(chars: string[]): string {
   const trigrams = new Set<string>();
-  for (let start = 0; start + 3 <= chars.length; start += 1) trigrams.add(chars.slice(start, start + 3).join(''));
-  return [...trigrams].map((trigram) => `"${trigram.replace(/"/g, '""')}"`).join(' AND ');
+  for (let start = 0; start + TRIGRAM_LENGTH <= chars.length; start += 1) trigrams.add(chars.slice(start, start + TRIGRAM_LENGTH).join(''));
+  return [...trigrams].map(quoted).join(' AND ');
+}
+
+/**
+ * A term of 1–2 characters as an FTS5 query: any of the indexed trigrams it begins, listed from
+ * the index's vocabulary (a range of its sorted terms; UTF-8 sorts by code point), so a rare
+ * term reads a few short doclists instead of every product. Null when no trigram begins with it:
+ * no indexed row holds it. Undefined when the range has no end (the term ends in U+10FFFF).
+ */
+async function shortTermQuery(db: Executor, vocabulary: string, prefix: string): Promise<string | null | undefined> {
+  const last = prefix.codePointAt(prefix.length - 1) as number;
+  if (last === 0x10ffff) return undefined;
+  // The next code point (skipping surrogates, which no text holds) bounds the prefix's range.
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+  const end = prefix.slice(0, prefix.length - (last > 0xffff ? 2 : 1)) + String.fromCodePoint(next);
+  const { rows } = await sql<{ term: string }>`select term from ${sql.table(vocabulary)} where term >= ${prefix} and term < ${end}`.execute(db);
+  return rows.length === 0 ? null : rows.map((row) => quoted(row.term)).join(' OR ');
 }
 
 export function sqliteSearchIndex(file: string): SearchIndex {
   return {
-    candidates(term) {
-      const folded = foldForSearch(term);
-      if ([...folded].length < MIN_INDEXED_TERM_LENGTH) return null;
+    async candidates(db, term, scope) {
+      const { index, vocabulary } = TABLES[scope];
+      const chars = [...foldForSearch(term)];
+      const match = chars.length >= TRIGRAM_LENGTH ? trigramQuery(chars) : await shortTermQuery(db, vocabulary, chars.join(''));
+      if (match === undefined) return null;
+      const dirty = { rows: sql`select * from products where search_dirty > 0`, ids: sql`select id from products where search_dirty > 0` };
+      // No indexed row holds the term: only the rows waiting for the indexer may.
+      if (match === null) {
+        return { rows: sql`(${dirty.rows})`, ids: sql`(${dirty.ids})`, membership: sql<SqlBool>`products.id in (${dirty.ids})`, exact: false };
+      }
       // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
       // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
-      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, so every
-      // row is checked by the caller.
-      const match = trigramQuery(folded);
-      const indexed = sql`product_search f join products p on p.id = f.rowid where product_search match ${match} and p.search_dirty = 0`;
+      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, nor is a
+      // trigram a short term begins, so every row is checked by the caller.
+      const table = sql.table(index);
+      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match} and p.search_dirty = 0`;
       return {
-        rows: sql`(select p.* from ${indexed} union all select * from products where search_dirty > 0)`,
-        ids: sql`(select p.id from ${indexed} union all select id from products where search_dirty > 0)`,
-        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${match}
-          union all select id from products where search_dirty > 0)`,
-        matchesAnyField: false,
+        rows: sql`(select p.* from ${indexed} union all ${dirty.rows})`,
+        ids: sql`(select p.id from ${indexed} union all ${dirty.ids})`,
+        membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirty.ids})`,
+        exact: false,
       };
     },
     async markForIndexing(db, ids) {
@@ -64,6 +101,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
     async reset(db) {
       await db.transaction().execute(async (trx) => {
         await sql`insert into product_search (product_search) values ('delete-all')`.execute(trx);
+        await sql`insert into product_search_name (product_search_name) values ('delete-all')`.execute(trx);
         await sql`update products set search_dirty = 1 where search_dirty = 0`.execute(trx);
       });
     },
@@ -86,14 +124,21 @@ function openSqliteIndexWriter(file: string): SearchIndexWriter {
     'select id, sku, name, description, search_dirty from products where search_dirty > 0 order by id limit ?',
   );
   const deleteEntry = connection.prepare('delete from product_search where rowid = ?');
+  const deleteNameEntry = connection.prepare('delete from product_search_name where rowid = ?');
   const insertEntry = connection.prepare('insert into product_search (rowid, text) values (?, ?)');
+  const insertNameEntry = connection.prepare('insert into product_search_name (rowid, name) values (?, ?)');
   const markClean = connection.prepare('update products set search_dirty = 0 where id = ?');
   const anyDirty = connection.prepare('select 1 from products where search_dirty > 0 limit 1').pluck();
   const indexRows = connection.transaction((limit: number) => {
     const rows = selectDirty.all(limit);
     for (const row of rows) {
-      if (row.search_dirty === 2) deleteEntry.run(row.id);
-      insertEntry.run(row.id, searchTextOf(row));
+      if (row.search_dirty === 2) {
+        deleteEntry.run(row.id);
+        deleteNameEntry.run(row.id);
+      }
+      const texts = searchTextsOf(row);
+      insertEntry.run(row.id, texts.all);
+      insertNameEntry.run(row.id, texts.name);
       markClean.run(row.id);
     }
     return rows.length;

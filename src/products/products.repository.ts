@@ -1,5 +1,6 @@
 import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Executor, ProductsTable, Tables } from '../db/database.schema.js';
+import type { SearchScope } from '../db/search-index.js';
 import { dialectOf } from '../db/sql-dialect.js';
 import { startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
@@ -87,10 +88,22 @@ function applyOrder<O>(query: ProductQuery<O>, { sort, order }: ProductOrder): P
  */
 export const TEXT_SEARCH_COUNT_LIMIT = 10_000;
 
-/** The text filter whose term narrows the search most (the longest has the most trigrams). */
-function longestSearchTerm({ q, name, description }: ProductFilter): string | undefined {
-  const terms = [q, name, description].filter((term): term is string => Boolean(term));
-  return terms.sort((a, b) => b.length - a.length)[0];
+/**
+ * The text filter the index answers: `name` from the names' own index (fewer candidates than any
+ * field's for the same term), otherwise the longer of `q` and `description` (more trigrams).
+ */
+function indexedSearch({ q, name, description }: ProductFilter): { term: string; scope: SearchScope } | undefined {
+  if (name) return { term: name, scope: 'name' };
+  const terms = [q, description].filter((term): term is string => Boolean(term));
+  const term = terms.sort((a, b) => b.length - a.length)[0];
+  return term === undefined ? undefined : { term, scope: 'any' };
+}
+
+/** The filter left to check on the candidates: without the one they answer exactly, if any. */
+function filterLeft(filter: ProductFilter, { term, scope }: { term: string; scope: SearchScope }, exact: boolean): ProductFilter | null {
+  if (!exact) return null;
+  if (scope === 'name') return { ...filter, name: undefined };
+  return term === filter.q ? { ...filter, q: undefined } : null;
 }
 
 type PageWindow = { offset: number; limit: number };
@@ -171,8 +184,8 @@ export async function listProducts(
     if (Array.isArray(ids) && ids.length === 0) return [];
     return applyOrder(db.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
   };
-  const term = longestSearchTerm(filter);
-  if (term === undefined) {
+  const search = indexedSearch(filter);
+  if (search === undefined) {
     const [rows, total] = await Promise.all([
       readPage(base),
       filtersOnlyByActive(filter)
@@ -184,17 +197,17 @@ export async function listProducts(
     ]);
     return { rows, total, totalExact: true };
   }
-  const candidates = dialectOf(db).searchIndex.candidates(term);
+  const candidates = await dialectOf(db).searchIndex.candidates(db, search.term, search.scope);
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
-  // `q` is checked again unless the index's answer is already exactly `q`.
-  const rest = candidates?.matchesAnyField && term === filter.q ? { ...filter, q: undefined } : null;
+  // the filter they answer is checked again unless their answer is already exactly it.
+  const rest = candidates && filterLeft(filter, search, candidates.exact);
   // A field filter keeps few of the candidates: those are better looked up (see membership).
   const narrowed = !candidates
     ? base
     : filter.name || filter.description
       ? applyFilter(db, db.selectFrom('products').where(candidates.membership), rest ?? filter)
       : applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter);
-  // Nothing but an exact `q`: count the index's ids without reading the products.
+  // Nothing but an exact `q` or `name`: count the index's ids without reading the products.
   const countedIds =
     candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
       ? (db.selectFrom(candidates.ids.as('matches')) as unknown as ProductQuery<object>)

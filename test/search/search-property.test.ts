@@ -56,8 +56,17 @@ function termsFor(products: { sku: string; name: string; description: string | n
       return casing === 'upper' ? piece.toUpperCase() : casing === 'lower' ? piece.toLowerCase() : piece;
     },
   );
+  // 1–2 characters at a value's very start or end: SQLite finds a short term as the prefix of an
+  // indexed trigram, which needs a character after it even at the end of the text.
+  const edge = fc.tuple(fc.constantFrom(...values), fc.integer({ min: 1, max: 2 }), fc.boolean(), fc.constantFrom('same', 'upper')).map(
+    ([value, length, atEnd, casing]) => {
+      const chars = [...value];
+      const piece = (atEnd ? chars.slice(-length) : chars.slice(0, length)).join('');
+      return casing === 'upper' ? piece.toUpperCase() : piece;
+    },
+  );
   const random = fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 6 }).map((chars) => chars.join(''));
-  return fc.array(fc.oneof(cut, cut, random), { minLength: 4, maxLength: 8 });
+  return fc.array(fc.oneof(cut, cut, edge, random), { minLength: 4, maxLength: 8 });
 }
 
 describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
