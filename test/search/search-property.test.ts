@@ -18,6 +18,8 @@ const ALPHABET = [
   ...'%_\\*?[]\n',
   ...'éÉèß',
   'ẞ', 'İ', 'ı', 'Σ', 'σ', 'ς', '\u212A', 'k', 'K', 'Ω', '\u2126', 'ω', 'ж', 'Ж', '日本', '😀',
+  // The last code point: no range of the index's sorted trigrams ends after a term ending in it.
+  '\u{10FFFF}',
 ];
 const WORDS = ['window', 'Window', 'WINDOW', 'wind', 'ow', 'école', 'ÉCOLE', '50%_off', 'a\\b', 'σοφός', 'ΣΟΦΟΣ'];
 
