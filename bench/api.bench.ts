@@ -198,7 +198,7 @@ async function preparePostgres(): Promise<Store> {
       // Secondary indexes are built once after the load rather than row by row during it.
       const { rows: indexes } = await admin.query<{ name: string; definition: string }>(
         `select indexname as name, indexdef as definition from pg_indexes
-          where schemaname = $1 and tablename in ('products', 'product_search')
+          where schemaname = $1 and tablename in ('products', 'product_search', 'product_search_name')
             and indexname not in (select conname from pg_constraint)`,
         [schema],
       );
@@ -224,13 +224,15 @@ async function preparePostgres(): Promise<Store> {
         ),
         copy,
       );
-      // The search index as the indexer would leave it (the same lower-cased text).
+      // The search index as the indexer would leave it (the same lower-cased texts).
       await admin.query(`insert into product_search (product_id, text)
         select id, lower(sku || E'\\n' || name || E'\\n' || coalesce(description, '')) from products`);
+      await admin.query('insert into product_search_name (product_id, name) select id, lower(name) from products');
       await admin.query(`set maintenance_work_mem = '256MB'`);
       for (const index of indexes) await admin.query(index.definition);
       await admin.query('vacuum analyze products');
       await admin.query('vacuum analyze product_search');
+      await admin.query('vacuum analyze product_search_name');
       await admin.query('vacuum analyze product_search_queue');
     });
   } catch (error) {

@@ -177,12 +177,12 @@ export async function listProducts(
   page: PageWindow,
 ): Promise<ProductListResult> {
   const base = applyFilter(db, db.selectFrom('products'), filter);
-  const readPage = async (source: ProductQuery<object>) => {
+  const readPage = async (source: ProductQuery<object>, on: Executor = db) => {
     // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
     // sort's index ending in id) without reading those rows; then only the page's rows are read.
-    const ids = order.sort === 'price' ? await pricedPageIds(db, source, order, page) : pageIds(db, source, order, page);
+    const ids = order.sort === 'price' ? await pricedPageIds(on, source, order, page) : pageIds(on, source, order, page);
     if (Array.isArray(ids) && ids.length === 0) return [];
-    return applyOrder(db.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
+    return applyOrder(on.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
   };
   const search = indexedSearch(filter);
   if (search === undefined) {
@@ -225,7 +225,9 @@ export async function listProducts(
   // Few matches: sort them, read from the candidates. Many: walk the order's index checking
   // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
   // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
-  const rows = await readPage(totalExact ? narrowed : applyFilter(db, db.selectFrom('products'), filter, false));
+  const rows = totalExact
+    ? await readPage(narrowed)
+    : await dialectOf(db).walkingIndexOrder(db, (walker) => readPage(applyFilter(walker, walker.selectFrom('products'), filter, false), walker));
   return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
 }
 
