@@ -62,6 +62,7 @@ const ALL_CASES: { name: string; query: string }[] = [
   { name: 'q matching 300k+ ("the")', query: 'q=the' },
   { name: 'q 2 characters, common ("ow")', query: 'q=ow' },
   { name: 'q 2 characters, no match ("zq")', query: 'q=zq' },
+  { name: 'q 2 characters, rare ("kk", only in the rare word)', query: 'q=kk' },
   { name: 'q 1 character ("x")', query: 'q=x' },
   { name: 'q 1 character, in most rows ("e")', query: 'q=e' },
   { name: `q + active + sort price desc`, query: `q=${COMMON_WORD}&active=true&sort=price&order=desc` },

@@ -41,6 +41,7 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
         // statistics right after an import made the planner rescan the index table per product).
         membership: sql<SqlBool>`products.id = any(array(${matchingIds}))`,
         exact: scope === 'name' || !term.includes('\n'),
+        readsEveryRow: [...term].length < 3,
       };
     },
     async markForIndexing(db, ids) {

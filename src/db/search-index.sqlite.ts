@@ -100,7 +100,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
       const dirty = { rows: sql`select * from products where search_dirty > 0`, ids: sql`select id from products where search_dirty > 0` };
       // No indexed row holds the term: only the rows waiting for the indexer may.
       if (match === null) {
-        return { rows: sql`(${dirty.rows})`, ids: sql`(${dirty.ids})`, membership: sql<SqlBool>`products.id in (${dirty.ids})`, exact: false };
+        return { rows: sql`(${dirty.rows})`, ids: sql`(${dirty.ids})`, membership: sql<SqlBool>`products.id in (${dirty.ids})`, exact: false, readsEveryRow: false };
       }
       // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
       // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
@@ -113,6 +113,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
         ids: sql`(select p.id from ${indexed} union all ${dirty.ids})`,
         membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirty.ids})`,
         exact: false,
+        readsEveryRow: false,
       };
     },
     async markForIndexing(db, ids) {

@@ -32,6 +32,11 @@ export interface SearchCandidates {
    * filter needs no further check (the others still do).
    */
   exact: boolean;
+  /**
+   * No index narrows the term (PostgreSQL, 1–2 characters: pg_trgm has no trigram for it), so
+   * reading the candidates reads every product: the caller reads them once.
+   */
+  readsEveryRow: boolean;
 }
 
 /** Where a term is looked for: in any searchable field (`q`), or in the name alone (`name`). */

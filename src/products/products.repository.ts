@@ -212,22 +212,28 @@ export async function listProducts(
     candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
       ? (db.selectFrom(candidates.ids.as('matches')) as unknown as ProductQuery<object>)
       : narrowed;
-  const counted = await db
-    .selectFrom(countedIds.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))
-    .select((eb) => eb.fn.countAll<number>().as('total'))
-    .executeTakeFirstOrThrow()
-    .then((row) => Number(row.total));
+  const limited = countedIds.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1);
+  // Candidates that are every product (no index narrows the term) are read once: their ids,
+  // which then give the page too. Otherwise a count (no ids sent back) and the page on its own.
+  const matchedIds: number[] | null = candidates?.readsEveryRow ? (await limited.execute()).map((row) => row.id) : null;
+  const counted = matchedIds
+    ? matchedIds.length
+    : await db
+        .selectFrom(limited.as('matches'))
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .executeTakeFirstOrThrow()
+        .then((row) => Number(row.total));
   const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
   // The count says the page is empty (a rare term: no match, or fewer than the offset skips):
-  // reading it would search the candidates a second time for nothing (a short term that no
-  // trigram narrows reads every row twice).
+  // reading it would search the candidates a second time for nothing.
   if (counted <= page.offset) return { rows: [], total: counted, totalExact };
-  // Few matches: sort them, read from the candidates. Many: walk the order's index checking
-  // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
-  // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
-  const rows = totalExact
-    ? await readPage(narrowed)
-    : await dialectOf(db).walkingIndexOrder(db, (walker) => readPage(applyFilter(walker, walker.selectFrom('products'), filter, false), walker));
+  // Few matches: sort them, read from the candidates (or from the ids already found). Many: walk
+  // the order's index checking each row, which finds a page quickly because at least 1 row in 100
+  // (of a million) matches (with `active` off its index: SQLite otherwise read every active row,
+  // then sorted: 1.6 s).
+  const rows = !totalExact
+    ? await dialectOf(db).walkingIndexOrder(db, (walker) => readPage(applyFilter(walker, walker.selectFrom('products'), filter, false), walker))
+    : await readPage(matchedIds ? db.selectFrom('products').where('id', 'in', matchedIds) : narrowed);
   return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
 }
 
