@@ -1,4 +1,4 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
 import type { Executor } from './database.schema.js';
 import type { SearchIndex, SearchIndexWriter, SearchScope } from './search-index.js';
@@ -62,12 +62,15 @@ const SHORT_TERM_MAX_ENTRIES = 1_000_000;
 /**
  * A term of 1–2 characters as an FTS5 query: any of the indexed trigrams it begins, listed from
  * the index's vocabulary (a range of its sorted terms; UTF-8 sorts by code point), so a rare
- * term reads a few short doclists instead of every product. Null when no trigram begins with it:
- * no indexed row holds it. Undefined when a scan answers it better: the term is common (see
- * SHORT_TERM_MAX_ENTRIES; the list is read as it comes and dropped there), or the range has no
- * end (the term ends in U+10FFFF).
+ * term reads a few short doclists instead of every product. Undefined when a scan answers it
+ * better: the term is common (see SHORT_TERM_MAX_ENTRIES; the list is read as it comes and
+ * dropped there), or the range has no end (the term ends in U+10FFFF).
+ *
+ * The query is a subquery listing the trigrams again, so that each statement reads them in the
+ * snapshot it reads the dirty marks in: a list taken before would miss the trigrams of a row the
+ * indexer indexes (and so marks clean) between the two reads.
  */
-async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: string[]): Promise<string | null | undefined> {
+async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: string[]): Promise<RawBuilder<string> | undefined> {
   const last = (chars.at(-1) as string).codePointAt(0) as number;
   if (last === 0x10ffff) return undefined;
   // The next code point (skipping surrogates, which no text holds) bounds the prefix's range.
@@ -76,18 +79,18 @@ async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: strin
   const trigrams = db
     .withTables<Record<Vocabulary, { term: string; doc: number }>>()
     .selectFrom(vocabulary)
-    .select(['term', 'doc'])
+    .select('doc')
     .where('term', '>=', prefix)
     .where('term', '<', end)
     .stream();
-  const terms: string[] = [];
   let entries = 0;
-  for await (const { term, doc } of trigrams) {
+  for await (const { doc } of trigrams) {
     entries += doc;
     if (entries > SHORT_TERM_MAX_ENTRIES) return undefined;
-    terms.push(quoted(term));
   }
-  return terms.length === 0 ? null : terms.join(' OR ');
+  // No trigram at all: '"x"' (under 3 characters, it holds no trigram) is a query matching nothing.
+  return sql<string>`(select coalesce(group_concat('"' || replace(term, '"', '""') || '"', ' OR '), '"x"')
+    from ${sql.table(vocabulary)} where term >= ${prefix} and term < ${end})`;
 }
 
 export function sqliteSearchIndex(file: string): SearchIndex {
@@ -98,10 +101,6 @@ export function sqliteSearchIndex(file: string): SearchIndex {
       const match = chars.length >= TRIGRAM_LENGTH ? trigramQuery(chars) : await shortTermQuery(db, vocabulary, chars);
       if (match === undefined) return null;
       const dirty = { rows: sql`select * from products where search_dirty > 0`, ids: sql`select id from products where search_dirty > 0` };
-      // No indexed row holds the term: only the rows waiting for the indexer may.
-      if (match === null) {
-        return { rows: sql`(${dirty.rows})`, ids: sql`(${dirty.ids})`, membership: sql<SqlBool>`products.id in (${dirty.ids})`, exact: false, readsEveryRow: false };
-      }
       // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
       // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
       // entry may be stale), then the dirty rows. Trigrams found apart are no substring, nor is a

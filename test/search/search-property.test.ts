@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import type { SearchIndexWriter } from '../../src/db/search-index.js';
@@ -132,4 +133,14 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
       { seed: 20261130, numRuns: 40, endOnFailure: true },
     );
   }, 240_000);
+
+  it('keeps a short term exact when the indexer indexes a row between the search choosing its candidates and reading them', async () => {
+    await database.db.deleteFrom('products').execute();
+    // Characters no other row holds: the index has no trigram beginning with the term yet.
+    const { id } = await products.create({ sku: 'RACE-1', name: 'a 𝔷𝔮 b', price: null });
+    const candidates = await database.dialect.searchIndex.candidates(database.db, '𝔷𝔮', 'any');
+    while ((await indexer.indexBatch(1000)).indexed > 0);
+    const { rows } = await sql<{ id: number }>`select id from ${candidates?.ids} as matches`.execute(database.db);
+    expect(rows.map((row) => Number(row.id))).toContain(id);
+  });
 });
