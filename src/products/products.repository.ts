@@ -89,14 +89,18 @@ function applyOrder<O>(query: ProductQuery<O>, { sort, order }: ProductOrder): P
 export const TEXT_SEARCH_COUNT_LIMIT = 10_000;
 
 /**
- * The text filter the index answers: `name` from the names' own index (fewer candidates than any
- * field's for the same term), otherwise the longer of `q` and `description` (more trigrams).
+ * The text filter the index answers: the longest term (the most trigrams: the fewest candidates),
+ * `name` first among equals, from the names' own index (fewer candidates than any field's).
  */
 function indexedSearch({ q, name, description }: ProductFilter): { term: string; scope: SearchScope } | undefined {
-  if (name) return { term: name, scope: 'name' };
-  const terms = [q, description].filter((term): term is string => Boolean(term));
-  const term = terms.sort((a, b) => b.length - a.length)[0];
-  return term === undefined ? undefined : { term, scope: 'any' };
+  const searches: { term: string | undefined; scope: SearchScope }[] = [
+    { term: name, scope: 'name' },
+    { term: q, scope: 'any' },
+    { term: description, scope: 'any' },
+  ];
+  const found = searches.filter((search): search is { term: string; scope: SearchScope } => Boolean(search.term));
+  // A stable sort: equal lengths keep the order above.
+  return found.sort((a, b) => b.term.length - a.term.length)[0];
 }
 
 /** The filter left to check on the candidates: without the one they answer exactly, if any. */
