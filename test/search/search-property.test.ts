@@ -122,6 +122,15 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
             expect(listed.total).toBe(expected.length);
             expect(listed.total_exact).toBe(true);
           }
+          // Two text filters at once: the index answers the longer term, the other is checked on its rows.
+          const otherField = field === 'q' ? 'description' : 'q';
+          for (const [index, term] of terms.entries()) {
+            const other = terms[(index + 1) % terms.length] as string;
+            const listed = await products.list({ [field]: term, [otherField]: other, page_size: 100 });
+            const inOther = new Set(await scan(otherField, other));
+            const expected = (await scan(field, term)).filter((id) => inOther.has(id));
+            expect(listed.items.map((item) => item.id), `${field}=${JSON.stringify(term)}&${otherField}=${JSON.stringify(other)}`).toEqual(expected);
+          }
           // Fully indexed, the answers do not change.
           while ((await indexer.indexBatch(1000)).indexed > 0);
           for (const term of terms) {
