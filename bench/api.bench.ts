@@ -62,10 +62,14 @@ const ALL_CASES: { name: string; query: string }[] = [
   { name: 'q matching 300k+ ("the")', query: 'q=the' },
   { name: 'q 2 characters, common ("ow")', query: 'q=ow' },
   { name: 'q 2 characters, no match ("zq")', query: 'q=zq' },
+  { name: 'q 2 characters, rare ("kk", only in the rare word)', query: 'q=kk' },
   { name: 'q 1 character ("x")', query: 'q=x' },
+  { name: 'q 1 character, in most rows ("e")', query: 'q=e' },
   { name: `q + active + sort price desc`, query: `q=${COMMON_WORD}&active=true&sort=price&order=desc` },
   { name: `q rare + sort name`, query: `q=${RARE_WORD}&sort=name` },
   { name: `name filter ("${COMMON_WORD}")`, query: `name=${COMMON_WORD}` },
+  { name: 'name filter, 2 characters ("wi")', query: 'name=wi' },
+  { name: `description filter ("${COMMON_WORD}")`, query: `description=${COMMON_WORD}` },
   { name: 'sku prefix ("lay-")', query: 'sku=lay-' },
   { name: 'active=false', query: 'active=false' },
   { name: 'active=true, deep (5,000)', query: 'active=true&page=5000' },
@@ -198,7 +202,7 @@ async function preparePostgres(): Promise<Store> {
       // Secondary indexes are built once after the load rather than row by row during it.
       const { rows: indexes } = await admin.query<{ name: string; definition: string }>(
         `select indexname as name, indexdef as definition from pg_indexes
-          where schemaname = $1 and tablename in ('products', 'product_search')
+          where schemaname = $1 and tablename in ('products', 'product_search', 'product_search_name')
             and indexname not in (select conname from pg_constraint)`,
         [schema],
       );
@@ -224,13 +228,15 @@ async function preparePostgres(): Promise<Store> {
         ),
         copy,
       );
-      // The search index as the indexer would leave it (the same lower-cased text).
+      // The search index as the indexer would leave it (the same lower-cased texts).
       await admin.query(`insert into product_search (product_id, text)
         select id, lower(sku || E'\\n' || name || E'\\n' || coalesce(description, '')) from products`);
+      await admin.query('insert into product_search_name (product_id, name) select id, lower(name) from products');
       await admin.query(`set maintenance_work_mem = '256MB'`);
       for (const index of indexes) await admin.query(index.definition);
       await admin.query('vacuum analyze products');
       await admin.query('vacuum analyze product_search');
+      await admin.query('vacuum analyze product_search_name');
       await admin.query('vacuum analyze product_search_queue');
     });
   } catch (error) {

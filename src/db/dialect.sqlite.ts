@@ -23,6 +23,7 @@ export function sqliteDialect(file: string): SqlDialect {
     },
     // Timestamps are ISO-8601 text already.
     timestampValue: (iso) => sql<string | null>`${iso}`,
+    walkingIndexOrder: (db, read) => read(db),
     searchIndex: sqliteSearchIndex(file),
     openImportSink: (options) => openSqliteSink(file, options),
   };

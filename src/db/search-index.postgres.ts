@@ -3,8 +3,9 @@ import type { Tables } from './database.schema.js';
 import type { IndexBatchResult, SearchIndex } from './search-index.js';
 import { escapeLike } from './sql-fragments.js';
 
-// PostgreSQL's search index: product_search(product_id, text) holding lower(text) with a pg_trgm
-// GIN index (the same lower() ILIKE applies), and product_search_queue holding the ids to (re)index.
+// PostgreSQL's search index: product_search(product_id, text) holding lower(text) and
+// product_search_name(product_id, name) holding lower(name), each with a pg_trgm GIN index (the
+// same lower() ILIKE applies), and product_search_queue holding the ids to (re)index.
 
 /**
  * containsInsensitive from the dialect: the check of rows not indexed yet. The index's answer
@@ -14,29 +15,33 @@ type ContainsInsensitive = (column: string, term: string) => Expression<SqlBool>
 
 export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): SearchIndex {
   return {
-    candidates(term) {
+    async candidates(_db, term, scope) {
       // `text` is lower(sku || '\n' || name || '\n' || description) and ILIKE (in a multi-byte
       // encoding) is lower(value) LIKE lower(pattern); lower() maps character by character (libc;
       // ICU's one contextual rule, final sigma, sees a newline as the end of a word either way), so
       // for a term without a newline `text LIKE lower(%term%)` is exactly "sku, name or description
-      // ILIKE %term%": indexed rows need no second check. Rows in the queue (never indexed, or
-      // changed since) are checked on the row instead; their index entries, if any, are stale.
-      // The GIN index serves terms of 3+ characters; shorter ones scan the folded text until
-      // enough rows are found (a count stops at 10,001).
+      // ILIKE %term%": indexed rows need no second check. product_search_name's `name` is
+      // lower(name): a hit is exactly "name ILIKE %term%", newline or not. Rows in the queue (never
+      // indexed, or changed since) are checked on the row instead; their index entries, if any,
+      // are stale. The GIN indexes serve terms of 3+ characters; shorter ones scan the folded text
+      // until enough rows are found (a count stops at 10,001).
       const pattern = `%${escapeLike(term)}%`;
-      const anyField = sql.join(['p.sku', 'p.name', 'p.description'].map((column) => containsInsensitive(column, term)), sql` or `);
-      const indexedMatch = sql`s.text like lower(${pattern}) escape '\\'
+      const fields = scope === 'name' ? ['p.name'] : ['p.sku', 'p.name', 'p.description'];
+      const onRow = sql.join(fields.map((column) => containsInsensitive(column, term)), sql` or `);
+      const [table, column] = scope === 'name' ? [sql`product_search_name`, sql`s.name`] : [sql`product_search`, sql`s.text`];
+      const indexedMatch = sql`${column} like lower(${pattern}) escape '\\'
         and not exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
-      const queued = sql`product_search_queue q join products p on p.id = q.product_id where ${anyField}`;
-      const matchingIds = sql`select s.product_id as id from product_search s where ${indexedMatch} union all select p.id from ${queued}`;
+      const queued = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow}`;
+      const matchingIds = sql`select s.product_id as id from ${table} s where ${indexedMatch} union all select p.id from ${queued}`;
       return {
-        rows: sql`(select p.* from product_search s join products p on p.id = s.product_id where ${indexedMatch}
+        rows: sql`(select p.* from ${table} s join products p on p.id = s.product_id where ${indexedMatch}
           union all select p.* from ${queued})`,
         ids: sql`(${matchingIds})`,
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
         membership: sql<SqlBool>`products.id = any(array(${matchingIds}))`,
-        matchesAnyField: !term.includes('\n'),
+        exact: scope === 'name' || !term.includes('\n'),
+        readsEveryRow: [...term].length < 3,
       };
     },
     async markForIndexing(db, ids) {
@@ -53,6 +58,7 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
     async reset(db) {
       await db.transaction().execute(async (trx) => {
         await sql`delete from product_search`.execute(trx);
+        await sql`delete from product_search_name`.execute(trx);
         await sql`insert into product_search_queue (product_id) select id from products
           on conflict (product_id) do nothing`.execute(trx);
       });
@@ -101,6 +107,12 @@ async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number>
         from products p where p.id = any(array(select product_id from claimed))
         order by p.id
       on conflict (product_id) do update set text = excluded.text
+      returning 1),
+    named as (
+      insert into product_search_name (product_id, name)
+      select p.id, lower(p.name) from products p where p.id = any(array(select product_id from claimed))
+        order by p.id
+      on conflict (product_id) do update set name = excluded.name
       returning 1)
     select count(*) as count from claimed`.execute(db);
   return Number(rows[0]?.count ?? 0);

@@ -1,13 +1,14 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
-import type { SearchIndex, SearchIndexWriter } from './search-index.js';
+import type { Executor } from './database.schema.js';
+import type { SearchIndex, SearchIndexWriter, SearchScope } from './search-index.js';
 
 // SQLite's search index: FTS5 trigram (case-sensitive) over text folded here, in JavaScript, the
-// way the predicate folds it; products.search_dirty marks rows to (re)index: 1 = written, never
+// way the predicate folds it (product_search: all the searchable fields; product_search_name: the
+// name alone, for the `name` filter); products.search_dirty marks rows to (re)index: 1 = written, never
 // indexed (the import's INSERT), 2 = changed since indexed (its UPDATE: the old entry must go).
 
-/** Terms shorter than this (in characters) have no trigram: SQLite answers them by a scan. */
-const MIN_INDEXED_TERM_LENGTH = 3;
+const TRIGRAM_LENGTH = 3;
 
 /**
  * Lower-cases character by character, as the predicate compares (a text character matches a
@@ -21,36 +22,97 @@ function foldForSearch(text: string): string {
   return folded;
 }
 
-/** The indexed text of a product: its searchable fields, folded, one per line. */
-function searchTextOf(row: { sku: string; name: string; description: string | null }): string {
-  return `${foldForSearch(row.sku)}\n${foldForSearch(row.name)}\n${foldForSearch(row.description ?? '')}`;
+/** The indexed texts of a product: all its searchable fields (one per line), and its name alone. */
+function searchTextsOf(row: { sku: string; name: string; description: string | null }): { all: string; name: string } {
+  const name = foldForSearch(row.name);
+  return { all: `${foldForSearch(row.sku)}\n${name}\n${foldForSearch(row.description ?? '')}${TEXT_END}`, name: `${name}${TEXT_END}` };
 }
 
+/**
+ * Ends every indexed text (migration 0013), so that each character of the fields starts a
+ * trigram: a term of 1–2 characters is then the prefix of a trigram wherever it occurs.
+ */
+const TEXT_END = '\n\n';
+
+type Vocabulary = 'product_search_vocab' | 'product_search_name_vocab';
+
+/** The index's tables for each scope: the FTS5 table and its vocabulary (its trigrams, sorted). */
+const TABLES: Record<SearchScope, { index: string; vocabulary: Vocabulary }> = {
+  any: { index: 'product_search', vocabulary: 'product_search_vocab' },
+  name: { index: 'product_search_name', vocabulary: 'product_search_name_vocab' },
+};
+
+const quoted = (trigram: string) => `"${trigram.replace(/"/g, '""')}"`;
+
 /** The term's distinct trigrams as an FTS5 query: each quoted, all required. */
-function trigramQuery(folded: string): string {
-  const chars = [...folded];
+function trigramQuery(chars: string[]): string {
   const trigrams = new Set<string>();
-  for (let start = 0; start + 3 <= chars.length; start += 1) trigrams.add(chars.slice(start, start + 3).join(''));
-  return [...trigrams].map((trigram) => `"${trigram.replace(/"/g, '""')}"`).join(' AND ');
+  for (let start = 0; start + TRIGRAM_LENGTH <= chars.length; start += 1) trigrams.add(chars.slice(start, start + TRIGRAM_LENGTH).join(''));
+  return [...trigrams].map(quoted).join(' AND ');
+}
+
+/**
+ * How many index entries (a row per trigram it holds) a short term's trigrams may have for the
+ * index to answer it. Past it the term is common and a scan of the products finds 10,001 matches
+ * sooner (its first rows hold it): listing `e`'s trigrams alone (14M entries) took 0.5 s, the scan
+ * 3 ms. Below it, the list takes a few ms (about 30 ns an entry).
+ */
+const SHORT_TERM_MAX_ENTRIES = 1_000_000;
+
+/**
+ * A term of 1–2 characters as an FTS5 query: any of the indexed trigrams it begins, listed from
+ * the index's vocabulary (a range of its sorted terms; UTF-8 sorts by code point), so a rare
+ * term reads a few short doclists instead of every product. Undefined when a scan answers it
+ * better: the term is common (see SHORT_TERM_MAX_ENTRIES; the list is read as it comes and
+ * dropped there), or the range has no end (the term ends in U+10FFFF).
+ *
+ * The query is a subquery listing the trigrams again, so that each statement reads them in the
+ * snapshot it reads the dirty marks in: a list taken before would miss the trigrams of a row the
+ * indexer indexes (and so marks clean) between the two reads.
+ */
+async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: string[]): Promise<RawBuilder<string> | undefined> {
+  const last = (chars.at(-1) as string).codePointAt(0) as number;
+  if (last === 0x10ffff) return undefined;
+  // The next code point (skipping surrogates, which no text holds) bounds the prefix's range.
+  const prefix = chars.join('');
+  const end = chars.slice(0, -1).join('') + String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1);
+  const trigrams = db
+    .withTables<Record<Vocabulary, { term: string; doc: number }>>()
+    .selectFrom(vocabulary)
+    .select('doc')
+    .where('term', '>=', prefix)
+    .where('term', '<', end)
+    .stream();
+  let entries = 0;
+  for await (const { doc } of trigrams) {
+    entries += doc;
+    if (entries > SHORT_TERM_MAX_ENTRIES) return undefined;
+  }
+  // No trigram at all: '"x"' (under 3 characters, it holds no trigram) is a query matching nothing.
+  return sql<string>`(select coalesce(group_concat('"' || replace(term, '"', '""') || '"', ' OR '), '"x"')
+    from ${sql.table(vocabulary)} where term >= ${prefix} and term < ${end})`;
 }
 
 export function sqliteSearchIndex(file: string): SearchIndex {
   return {
-    candidates(term) {
-      const folded = foldForSearch(term);
-      if ([...folded].length < MIN_INDEXED_TERM_LENGTH) return null;
+    async candidates(db, term, scope) {
+      const { index, vocabulary } = TABLES[scope];
+      const chars = [...foldForSearch(term)];
+      const match = chars.length >= TRIGRAM_LENGTH ? trigramQuery(chars) : await shortTermQuery(db, vocabulary, chars);
+      if (match === undefined) return null;
+      const dirty = { rows: sql`select * from products where search_dirty > 0`, ids: sql`select id from products where search_dirty > 0` };
       // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
       // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
-      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, so every
-      // row is checked by the caller.
-      const match = trigramQuery(folded);
-      const indexed = sql`product_search f join products p on p.id = f.rowid where product_search match ${match} and p.search_dirty = 0`;
+      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, nor is a
+      // trigram a short term begins, so every row is checked by the caller.
+      const table = sql.table(index);
+      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match} and p.search_dirty = 0`;
       return {
-        rows: sql`(select p.* from ${indexed} union all select * from products where search_dirty > 0)`,
-        ids: sql`(select p.id from ${indexed} union all select id from products where search_dirty > 0)`,
-        membership: sql<SqlBool>`products.id in (select rowid from product_search where product_search match ${match}
-          union all select id from products where search_dirty > 0)`,
-        matchesAnyField: false,
+        rows: sql`(select p.* from ${indexed} union all ${dirty.rows})`,
+        ids: sql`(select p.id from ${indexed} union all ${dirty.ids})`,
+        membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirty.ids})`,
+        exact: false,
+        readsEveryRow: false,
       };
     },
     async markForIndexing(db, ids) {
@@ -64,6 +126,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
     async reset(db) {
       await db.transaction().execute(async (trx) => {
         await sql`insert into product_search (product_search) values ('delete-all')`.execute(trx);
+        await sql`insert into product_search_name (product_search_name) values ('delete-all')`.execute(trx);
         await sql`update products set search_dirty = 1 where search_dirty = 0`.execute(trx);
       });
     },
@@ -86,14 +149,21 @@ function openSqliteIndexWriter(file: string): SearchIndexWriter {
     'select id, sku, name, description, search_dirty from products where search_dirty > 0 order by id limit ?',
   );
   const deleteEntry = connection.prepare('delete from product_search where rowid = ?');
+  const deleteNameEntry = connection.prepare('delete from product_search_name where rowid = ?');
   const insertEntry = connection.prepare('insert into product_search (rowid, text) values (?, ?)');
+  const insertNameEntry = connection.prepare('insert into product_search_name (rowid, name) values (?, ?)');
   const markClean = connection.prepare('update products set search_dirty = 0 where id = ?');
   const anyDirty = connection.prepare('select 1 from products where search_dirty > 0 limit 1').pluck();
   const indexRows = connection.transaction((limit: number) => {
     const rows = selectDirty.all(limit);
     for (const row of rows) {
-      if (row.search_dirty === 2) deleteEntry.run(row.id);
-      insertEntry.run(row.id, searchTextOf(row));
+      if (row.search_dirty === 2) {
+        deleteEntry.run(row.id);
+        deleteNameEntry.run(row.id);
+      }
+      const texts = searchTextsOf(row);
+      insertEntry.run(row.id, texts.all);
+      insertNameEntry.run(row.id, texts.name);
       markClean.run(row.id);
     }
     return rows.length;

@@ -27,18 +27,27 @@ export interface SearchCandidates {
    */
   membership: Expression<SqlBool>;
   /**
-   * Every row yielded holds the term in its sku, name or description, as containsInsensitive
-   * decides: the `q` filter for this term needs no further check (name and description still do).
+   * Every row yielded holds the term where the scope says (`any`: its sku, name or description,
+   * the `q` filter; `name`: its name, the `name` filter), as containsInsensitive decides: that
+   * filter needs no further check (the others still do).
    */
-  matchesAnyField: boolean;
+  exact: boolean;
+  /**
+   * No index narrows the term (PostgreSQL, 1–2 characters: pg_trgm has no trigram for it), so
+   * reading the candidates reads every product: the caller reads them once.
+   */
+  readsEveryRow: boolean;
 }
+
+/** Where a term is looked for: in any searchable field (`q`), or in the name alone (`name`). */
+export type SearchScope = 'any' | 'name';
 
 export interface SearchIndex {
   /**
-   * The candidates for `term`. Null when the index cannot narrow the search (SQLite, terms under 3
-   * characters): the caller scans products.
+   * The candidates for `term` in `scope` (SQLite looks up a short term's trigrams in `db` first).
+   * Null when the index cannot narrow the search: the caller scans products.
    */
-  candidates(term: string): SearchCandidates | null;
+  candidates(db: Executor, term: string, scope: SearchScope): Promise<SearchCandidates | null>;
   /**
    * Marks products for re-indexing after their text changed through the API (their search stays
    * exact meanwhile: unindexed rows are always candidates). Call inside the write's transaction.

@@ -1,5 +1,6 @@
 import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Executor, ProductsTable, Tables } from '../db/database.schema.js';
+import type { SearchScope } from '../db/search-index.js';
 import { dialectOf } from '../db/sql-dialect.js';
 import { startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
@@ -87,10 +88,26 @@ function applyOrder<O>(query: ProductQuery<O>, { sort, order }: ProductOrder): P
  */
 export const TEXT_SEARCH_COUNT_LIMIT = 10_000;
 
-/** The text filter whose term narrows the search most (the longest has the most trigrams). */
-function longestSearchTerm({ q, name, description }: ProductFilter): string | undefined {
-  const terms = [q, name, description].filter((term): term is string => Boolean(term));
-  return terms.sort((a, b) => b.length - a.length)[0];
+/**
+ * The text filter the index answers: the longest term (the most trigrams: the fewest candidates),
+ * `name` first among equals, from the names' own index (fewer candidates than any field's).
+ */
+function indexedSearch({ q, name, description }: ProductFilter): { term: string; scope: SearchScope } | undefined {
+  const searches: { term: string | undefined; scope: SearchScope }[] = [
+    { term: name, scope: 'name' },
+    { term: q, scope: 'any' },
+    { term: description, scope: 'any' },
+  ];
+  const found = searches.filter((search): search is { term: string; scope: SearchScope } => Boolean(search.term));
+  // A stable sort: equal lengths keep the order above.
+  return found.sort((a, b) => b.term.length - a.term.length)[0];
+}
+
+/** The filter left to check on the candidates: without the one they answer exactly, if any. */
+function filterLeft(filter: ProductFilter, { term, scope }: { term: string; scope: SearchScope }, exact: boolean): ProductFilter | null {
+  if (!exact) return null;
+  if (scope === 'name') return { ...filter, name: undefined };
+  return term === filter.q ? { ...filter, q: undefined } : null;
 }
 
 type PageWindow = { offset: number; limit: number };
@@ -164,15 +181,15 @@ export async function listProducts(
   page: PageWindow,
 ): Promise<ProductListResult> {
   const base = applyFilter(db, db.selectFrom('products'), filter);
-  const readPage = async (source: ProductQuery<object>) => {
+  const readPage = async (source: ProductQuery<object>, on: Executor = db) => {
     // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
     // sort's index ending in id) without reading those rows; then only the page's rows are read.
-    const ids = order.sort === 'price' ? await pricedPageIds(db, source, order, page) : pageIds(db, source, order, page);
+    const ids = order.sort === 'price' ? await pricedPageIds(on, source, order, page) : pageIds(on, source, order, page);
     if (Array.isArray(ids) && ids.length === 0) return [];
-    return applyOrder(db.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
+    return applyOrder(on.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
   };
-  const term = longestSearchTerm(filter);
-  if (term === undefined) {
+  const search = indexedSearch(filter);
+  if (search === undefined) {
     const [rows, total] = await Promise.all([
       readPage(base),
       filtersOnlyByActive(filter)
@@ -184,31 +201,43 @@ export async function listProducts(
     ]);
     return { rows, total, totalExact: true };
   }
-  const candidates = dialectOf(db).searchIndex.candidates(term);
+  const candidates = await dialectOf(db).searchIndex.candidates(db, search.term, search.scope);
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
-  // `q` is checked again unless the index's answer is already exactly `q`.
-  const rest = candidates?.matchesAnyField && term === filter.q ? { ...filter, q: undefined } : null;
+  // the filter they answer is checked again unless their answer is already exactly it.
+  const rest = candidates && filterLeft(filter, search, candidates.exact);
   // A field filter keeps few of the candidates: those are better looked up (see membership).
   const narrowed = !candidates
     ? base
     : filter.name || filter.description
       ? applyFilter(db, db.selectFrom('products').where(candidates.membership), rest ?? filter)
       : applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter);
-  // Nothing but an exact `q`: count the index's ids without reading the products.
+  // Nothing but an exact `q` or `name`: count the index's ids without reading the products.
   const countedIds =
     candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
       ? (db.selectFrom(candidates.ids.as('matches')) as unknown as ProductQuery<object>)
       : narrowed;
-  const counted = await db
-    .selectFrom(countedIds.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1).as('matches'))
-    .select((eb) => eb.fn.countAll<number>().as('total'))
-    .executeTakeFirstOrThrow()
-    .then((row) => Number(row.total));
+  const limited = countedIds.select('id').limit(TEXT_SEARCH_COUNT_LIMIT + 1);
+  // Candidates that are every product (no index narrows the term) are read once: their ids,
+  // which then give the page too. Otherwise a count (no ids sent back) and the page on its own.
+  const matchedIds: number[] | null = candidates?.readsEveryRow ? (await limited.execute()).map((row) => row.id) : null;
+  const counted = matchedIds
+    ? matchedIds.length
+    : await db
+        .selectFrom(limited.as('matches'))
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .executeTakeFirstOrThrow()
+        .then((row) => Number(row.total));
   const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
-  // Few matches: sort them, read from the candidates. Many: walk the order's index checking
-  // each row, which finds a page quickly because at least 1 row in 100 (of a million) matches
-  // (with `active` off its index: SQLite otherwise read every active row, then sorted: 1.6 s).
-  const rows = await readPage(totalExact ? narrowed : applyFilter(db, db.selectFrom('products'), filter, false));
+  // The count says the page is empty (a rare term: no match, or fewer than the offset skips):
+  // reading it would search the candidates a second time for nothing.
+  if (counted <= page.offset) return { rows: [], total: counted, totalExact };
+  // Few matches: sort them, read from the candidates (or from the ids already found). Many: walk
+  // the order's index checking each row, which finds a page quickly because at least 1 row in 100
+  // (of a million) matches (with `active` off its index: SQLite otherwise read every active row,
+  // then sorted: 1.6 s).
+  const rows = !totalExact
+    ? await dialectOf(db).walkingIndexOrder(db, (walker) => readPage(applyFilter(walker, walker.selectFrom('products'), filter, false), walker))
+    : await readPage(matchedIds ? db.selectFrom('products').where('id', 'in', matchedIds) : narrowed);
   return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
 }
 

@@ -31,13 +31,17 @@ async function list(t: TestApp, query: string): Promise<Listed> {
 
 const skus = async (t: TestApp, query: string) => (await list(t, query)).items.map((item) => item.sku);
 
-/** The ids the index itself holds for a (lower-case, 3+ character) word: no verification, no unindexed rows. */
-async function indexedIds(t: TestApp, dialect: Dialect, word: string): Promise<number[]> {
+/**
+ * The ids the index itself holds for a (lower-case, 3+ character) word: no verification, no
+ * unindexed rows. `name`: the names' own index.
+ */
+async function indexedIds(t: TestApp, dialect: Dialect, word: string, scope: 'any' | 'name' = 'any'): Promise<number[]> {
   const { db } = t.runtime.database;
+  const [table, column] = scope === 'name' ? ['product_search_name', 'name'] : ['product_search', 'text'];
   const query =
     dialect === 'sqlite'
-      ? sql<{ id: number }>`select rowid as id from product_search where product_search match ${trigramsOf(word)} order by rowid`
-      : sql<{ id: number }>`select product_id as id from product_search where text like ${`%${word}%`} order by product_id`;
+      ? sql<{ id: number }>`select rowid as id from ${sql.table(table)} where ${sql.table(table)} match ${trigramsOf(word)} order by rowid`
+      : sql<{ id: number }>`select product_id as id from ${sql.table(table)} where ${sql.ref(column)} like ${`%${word}%`} order by product_id`;
   return (await query.execute(db)).rows.map((row) => Number(row.id));
 }
 
@@ -95,6 +99,8 @@ describeEachDialect('search index maintenance on %s', (dialect) => {
     await caughtUp(t);
     expect(await indexedIds(t, dialect, 'marmoset')).toEqual([]);
     expect((await indexedIds(t, dialect, 'narwhal')).length).toBe(1000);
+    expect(await indexedIds(t, dialect, 'marmoset', 'name')).toEqual([]);
+    expect((await indexedIds(t, dialect, 'narwhal', 'name')).length).toBe(1000);
   });
 
   it('caps a text search count at 10,000 and says so, filters without q stay exact', async () => {
@@ -128,17 +134,22 @@ describeEachDialect('search index maintenance on %s', (dialect) => {
     const selected = await t.app.inject({ method: 'POST', url: '/api/products/delete', payload: { ids: [second?.id] } });
     expect(selected.json()).toEqual({ deleted: 1 });
     expect((await t.app.inject({ method: 'DELETE', url: `/api/products/${third?.id}?soft=true` })).statusCode).toBe(200);
-    const remaining = await indexedIds(t, dialect, 'narwhal');
-    expect(remaining).toHaveLength(998);
-    expect(remaining).not.toContain(first?.id);
-    expect(remaining).not.toContain(second?.id);
-    expect(remaining).toContain(third?.id);
+    for (const scope of ['any', 'name'] as const) {
+      const remaining = await indexedIds(t, dialect, 'narwhal', scope);
+      expect(remaining).toHaveLength(998);
+      expect(remaining).not.toContain(first?.id);
+      expect(remaining).not.toContain(second?.id);
+      expect(remaining).toContain(third?.id);
+    }
     expect((await list(t, 'q=narwhal&active=false')).items.map((item) => item.id)).toEqual([third?.id]);
 
     const bulk = await t.app.inject({ method: 'POST', url: '/api/products/bulk-delete', payload: { confirm: true } });
     expect(bulk.statusCode).toBe(202);
     expect((await waitForJob(t.app, (bulk.json() as JobJson).id)).status).toBe('completed');
-    for (const word of ['narwhal', 'capybara', 'pangolin', 'axolotl']) expect(await indexedIds(t, dialect, word)).toEqual([]);
+    for (const word of ['narwhal', 'capybara', 'pangolin', 'axolotl']) {
+      expect(await indexedIds(t, dialect, word)).toEqual([]);
+      expect(await indexedIds(t, dialect, word, 'name')).toEqual([]);
+    }
     expect(await list(t, 'q=narwhal')).toMatchObject({ total: 0, total_exact: true });
   });
 });

@@ -10,6 +10,7 @@ import * as addRetentionIndexes from './0008_add_retention_indexes.js';
 import * as createProductSearch from './0010_create_product_search.js';
 import * as indexProductPrice from './0011_index_product_price.js';
 import * as spreadProductCounts from './0012_spread_product_counts.js';
+import * as indexNamesAndShortTerms from './0013_index_names_and_short_terms.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0010_create_product_search': createProductSearch,
   '0011_index_product_price': indexProductPrice,
   '0012_spread_product_counts': spreadProductCounts,
+  '0013_index_names_and_short_terms': indexNamesAndShortTerms,
 };
