@@ -34,7 +34,7 @@ function trigramQuery(folded: string): string {
   return [...trigrams].map((trigram) => `"${trigram.replace(/"/g, '""')}"`).join(' AND ');
 }
 
-export function sqliteSearchIndex(file: string): SearchIndex {
+export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex {
   return {
     candidates(term) {
       const folded = foldForSearch(term);
@@ -67,7 +67,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
         await sql`update products set search_dirty = 1 where search_dirty = 0`.execute(trx);
       });
     },
-    openWriter: () => openSqliteIndexWriter(file),
+    openWriter: () => openSqliteIndexWriter(file, cacheKib),
   };
 }
 
@@ -79,8 +79,8 @@ interface DirtyRow {
   search_dirty: number;
 }
 
-function openSqliteIndexWriter(file: string): SearchIndexWriter {
-  const connection = openSqliteConnection(file);
+function openSqliteIndexWriter(file: string, cacheKib: number | undefined): SearchIndexWriter {
+  const connection = openSqliteConnection(file, { cacheKib });
   connection.pragma('busy_timeout = 0');
   const selectDirty = connection.prepare<[number], DirtyRow>(
     'select id, sku, name, description, search_dirty from products where search_dirty > 0 order by id limit ?',
