@@ -116,12 +116,11 @@ export interface MemoryShares {
 /**
  * How the memory budget (IMPORT_MEMORY_MB) is shared, in this one place. A job thread: ¾ is its
  * JavaScript heap (V8's old-generation limit), of which a third holds an import's batches; ¼ is the
- * SQLite page cache of the import's connection, and 1/16 the cache of that connection's temporary
- * database (its staging table: a batch of ~42k rows is ~7 MB; beyond it, pages go to a temporary
- * file, as do the merge's statement journal and sorter runs, not to the heap). Each other SQLite
- * connection of the process (the API's, the search indexer's, a job thread's own) caches 1/16.
- * At 128: a 96 MiB heap limit with 32 MiB of batches, a 32 + 8 MiB import cache, 8 MiB per other
- * connection. PostgreSQL's caches are the server's.
+ * SQLite page cache of the import's connection, and 1/32 the cache of that connection's temporary
+ * database (its staging table; beyond it, pages go to a temporary file, as do the merge's statement
+ * journal and sorter runs, not to the heap). Each other SQLite connection of the process (the API's,
+ * the search indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap limit with 32 MiB of
+ * batches, a 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's caches are the server's.
  */
 export function importMemoryShares(memoryMb: number): MemoryShares {
   const kib = memoryMb * 1024;
@@ -129,8 +128,8 @@ export function importMemoryShares(memoryMb: number): MemoryShares {
     heapMb: Math.floor((memoryMb * 3) / 4),
     batchBytes: Math.floor((memoryMb * 1024 * 1024) / 4),
     pageCacheKib: Math.floor(kib / 4),
-    tempCacheKib: Math.floor(kib / 16),
-    connectionCacheKib: Math.floor(kib / 16),
+    tempCacheKib: Math.floor(kib / 32),
+    connectionCacheKib: Math.floor(kib / 32),
   };
 }
 

@@ -17,7 +17,7 @@ import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, 
 // benchmark's sqlite3 floor uses the same size.
 //
 // Its temporary database (the staging table, the merge's sorter runs and its statement journal)
-// lives in a temporary file behind a cache of SinkOptions.tempCacheKib (8 MiB by default), not in
+// lives in a temporary file behind a cache of SinkOptions.tempCacheKib (4 MiB by default), not in
 // memory: the upsert's statement journal holds a copy of every existing page the statement
 // changes (it may abort half-way through its DO UPDATE), tens of MB per batch, and with
 // `temp_store = MEMORY` those pages were malloc'd and freed every batch, leaving the job thread's
