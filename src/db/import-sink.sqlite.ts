@@ -21,9 +21,9 @@ import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, 
 // memory: the upsert's statement journal holds a copy of every existing page the statement
 // changes (an ON CONFLICT DO UPDATE may abort half-way), tens of MB per batch and more as the
 // table grows, and with `temp_store = MEMORY` those copies left the job thread's malloc arena at
-// 77–128 MB resident; in a file they are the kernel's page cache. A/B on one build, 500k rows, two
-// rounds: peak RSS 300–311 MB in memory, 227–259 MB in a file; time 9.8–13.3 s against 11.2–11.6 s
-// in one round, 10.2–11.1 s against 13.3–13.7 s in the other (docs/imports.md, "Memory").
+// 77–128 MB resident; in a file they are the kernel's page cache. `bench:import`, the code before
+// and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
+// time (docs/imports.md, "Memory").
 /**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
  * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
