@@ -24,6 +24,7 @@ import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, 
 // 77–128 MB resident; in a file they are the kernel's page cache. `bench:import`, the code before
 // and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
 // time (docs/imports.md, "Memory").
+
 /**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
  * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
