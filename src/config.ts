@@ -66,7 +66,12 @@ export interface RetentionConfig {
 }
 
 export type DatabaseConfig =
-  | { dialect: 'sqlite'; file: string }
+  | {
+      dialect: 'sqlite';
+      file: string;
+      /** The page cache of each connection the app opens, in KiB (importMemoryShares' connectionCacheKib; default at DEFAULT_IMPORT_MEMORY_MB). */
+      cacheKib?: number;
+    }
   | { dialect: 'postgres'; url: string; schema?: string };
 
 export interface WebhookConfig {
@@ -94,25 +99,50 @@ type Env = Record<string, string | undefined>;
 
 export const DEFAULT_IMPORT_MEMORY_MB = 128;
 
+/** How IMPORT_MEMORY_MB is shared: see importMemoryShares. */
+export interface MemoryShares {
+  /** The job thread's JavaScript heap (V8's old-generation limit), in MiB. */
+  heapMb: number;
+  /** The part of that heap an import's batches may hold (the one being parsed and the one being written). */
+  batchBytes: number;
+  /** SQLite: the page cache of the import's connection, in KiB. */
+  pageCacheKib: number;
+  /** SQLite: the page cache of the import's temporary database (its staging table), in KiB. */
+  tempCacheKib: number;
+  /** SQLite: the page cache of each other connection of the process (the API's, the search indexer's, a job thread's own), in KiB. */
+  connectionCacheKib: number;
+}
+
 /**
- * How a job thread's memory budget (IMPORT_MEMORY_MB) is shared, in this one place: ¾ is the
- * thread's JavaScript heap (V8's old-generation limit), of which a third holds an import's
- * batches (the one being parsed and the one being written); the last ¼ is the SQLite page cache
- * of the import's connection (outside the heap; PostgreSQL's memory is the server's).
+ * How the memory budget (IMPORT_MEMORY_MB) is shared, in this one place. A job thread: ¾ is its
+ * JavaScript heap (V8's old-generation limit), of which a third holds an import's batches; ¼ is the
+ * SQLite page cache of the import's connection, and 1/32 the cache of that connection's temporary
+ * database (its staging table; beyond it, pages go to a temporary file, as do the merge's statement
+ * journal and sorter runs, not to the heap). Each other SQLite connection of the process (the API's,
+ * the search indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap limit with 32 MiB of
+ * batches, a 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's caches are the server's.
  */
-export function importMemoryShares(memoryMb: number): { heapMb: number; batchBytes: number; pageCacheKib: number } {
-  return { heapMb: Math.floor((memoryMb * 3) / 4), batchBytes: Math.floor((memoryMb * 1024 * 1024) / 4), pageCacheKib: Math.floor((memoryMb * 1024) / 4) };
+export function importMemoryShares(memoryMb: number): MemoryShares {
+  const kib = memoryMb * 1024;
+  return {
+    heapMb: Math.floor((memoryMb * 3) / 4),
+    batchBytes: Math.floor((memoryMb * 1024 * 1024) / 4),
+    pageCacheKib: Math.floor(kib / 4),
+    tempCacheKib: Math.floor(kib / 32),
+    connectionCacheKib: Math.floor(kib / 32),
+  };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? './data');
+  const importMemoryMb = readInteger(env, 'IMPORT_MEMORY_MB', DEFAULT_IMPORT_MEMORY_MB, 64, 65_536);
   return {
     port: readInteger(env, 'PORT', 8000, 0, 65535),
     host: readString(env, 'HOST') ?? '0.0.0.0',
     dataDir,
-    database: readDatabase(env, dataDir),
+    database: readDatabase(env, dataDir, importMemoryShares(importMemoryMb).connectionCacheKib),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: readRedisPrefix(env),
     jobLockTimeoutMs: readInteger(env, 'JOB_LOCK_TIMEOUT_MS', 30_000, 1000, 3_600_000),
@@ -138,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiToken: readString(env, 'API_TOKEN'),
     sessionTtlHours: readInteger(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
     searchIndexer: readBoolean(env, 'SEARCH_INDEXER', true),
-    importMemoryMb: readInteger(env, 'IMPORT_MEMORY_MB', DEFAULT_IMPORT_MEMORY_MB, 64, 65_536),
+    importMemoryMb,
     webhooks: {
       allowPrivateNetworks: readBoolean(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       timeoutMs: readInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
@@ -202,13 +232,13 @@ function readRedisPrefix(env: Env): string {
   return raw;
 }
 
-function readDatabase(env: Env, dataDir: string): DatabaseConfig {
+function readDatabase(env: Env, dataDir: string, cacheKib: number): DatabaseConfig {
   const raw = readString(env, 'DATABASE_URL');
-  if (raw === null) return { dialect: 'sqlite', file: path.join(dataDir, 'products.db') };
+  if (raw === null) return { dialect: 'sqlite', file: path.join(dataDir, 'products.db'), cacheKib };
   if (raw.startsWith('sqlite:')) {
     const file = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!file) throw new ConfigError('DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:/data/products.db');
-    return { dialect: 'sqlite', file: path.resolve(file) };
+    return { dialect: 'sqlite', file: path.resolve(file), cacheKib };
   }
   const url = readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:', 'sqlite:']);
   return { dialect: 'postgres', url: url as string };

@@ -36,10 +36,10 @@ export function createDatabase(config: DatabaseConfig): Database {
     const db = new Kysely<Tables>({ dialect: withSqlDialect(new PostgresDialect({ pool: createPostgresPool(config), cursor: Cursor }), dialect) });
     return wrapDatabase(db, dialect, (read) => read(db));
   }
-  const { file } = config;
-  const dialect = sqliteDialect(file);
+  const { file, cacheKib } = config;
+  const dialect = sqliteDialect(file, cacheKib);
   const open = (readonly: boolean) =>
-    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialect({ database: openSqliteConnection(file, { readonly }) }), dialect) });
+    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialect({ database: openSqliteConnection(file, { readonly, cacheKib }) }), dialect) });
   return wrapDatabase(open(false), dialect, async (read) => {
     const reader = open(true);
     try {

@@ -4,8 +4,8 @@ import { sqliteSearchIndex } from './search-index.sqlite.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { escapeLike } from './sql-fragments.js';
 
-/** SQLite's side of every difference between the databases (see SqlDialect). */
-export function sqliteDialect(file: string): SqlDialect {
+/** SQLite's side of every difference between the databases (see SqlDialect); `cacheKib`: the search indexer connection's page cache. */
+export function sqliteDialect(file: string, cacheKib?: number): SqlDialect {
   return {
     containsInsensitive,
     async countProducts(db, active) {
@@ -24,7 +24,7 @@ export function sqliteDialect(file: string): SqlDialect {
     // Timestamps are ISO-8601 text already.
     timestampValue: (iso) => sql<string | null>`${iso}`,
     walkingIndexOrder: (db, read) => read(db),
-    searchIndex: sqliteSearchIndex(file),
+    searchIndex: sqliteSearchIndex(file, cacheKib),
     openImportSink: (options) => openSqliteSink(file, options),
   };
 }

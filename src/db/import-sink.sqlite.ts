@@ -8,13 +8,23 @@ import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, 
 // moves it into products: a few statements per batch instead of one per row (row-by-row
 // upserts top out at 45–75k rows/s here).
 
-// The page cache of the import's connection is a fixed part of the import's memory
-// (SinkOptions.pageCacheKib: ¼ of IMPORT_MEMORY_MB, 32 MiB by default). The cache fills as the
-// database grows (256 MiB made the server's RSS reach 600+ MB, and more for 1M rows than for
-// 500k). Measured on the 500k-row file, in-process: with 256 MiB 13–14 s, with 64 MiB 12–15 s,
-// and with 64 MiB plus the checkpoint setting below 9–10 s; through the server with 32 MiB
-// 9.7–10.8 s: what bounds this write is the per-batch commits (each rewrites most index pages
-// into the WAL), not cache misses. The benchmark's sqlite3 floor uses the default size.
+// The import's connection has a page cache of its own size (SinkOptions.pageCacheKib: ¼ of
+// IMPORT_MEMORY_MB, 32 MiB by default). The cache fills as the database grows (256 MiB made the
+// server's RSS reach 600+ MB, and more for 1M rows than for 500k). Measured on the 500k-row file,
+// in-process: with 256 MiB 13–14 s, with 64 MiB 12–15 s, and with 64 MiB plus the checkpoint
+// setting below 9–10 s; through the server with 32 MiB 9.7–10.8 s: what bounds this write is the
+// per-batch commits (each rewrites most index pages into the WAL), not cache misses. The
+// benchmark's sqlite3 floor uses the same size.
+//
+// Its temporary database (the staging table, the merge's sorter runs and its statement journal)
+// lives in a temporary file behind a cache of SinkOptions.tempCacheKib (4 MiB by default), not in
+// memory: the upsert's statement journal holds a copy of every existing page the statement
+// changes (an ON CONFLICT DO UPDATE may abort half-way), tens of MB per batch and more as the
+// table grows, and with `temp_store = MEMORY` those copies left the job thread's malloc arena at
+// 77–128 MB resident; in a file they are the kernel's page cache. `bench:import`, the code before
+// and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
+// time (docs/imports.md, "Memory").
+
 /**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
  * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
@@ -26,14 +36,14 @@ const IMPORT_WAL_AUTOCHECKPOINT_PAGES = 16_384;
 const SEARCHED_COLUMNS = new Set(['sku', 'name', 'description']);
 
 export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
-  const connection = openSqliteConnection(file);
+  const connection = openSqliteConnection(file, { cacheKib: options.pageCacheKib });
   try {
-    connection.pragma(`cache_size = -${options.pageCacheKib}`);
     connection.pragma(`wal_autocheckpoint = ${IMPORT_WAL_AUTOCHECKPOINT_PAGES}`);
-    connection.pragma('temp_store = MEMORY');
+    connection.pragma('temp_store = FILE');
     connection.exec(`create temp table if not exists import_staging (
       pass integer not null, sku text not null, sku_key text not null, name text not null,
       description text, price_cents integer, active integer not null)`);
+    connection.pragma(`temp.cache_size = -${options.tempCacheKib}`);
     return createSink(connection, options);
   } catch (error) {
     connection.close();

@@ -68,6 +68,8 @@ export interface SinkOptions {
   clock: PhaseClock;
   /** SQLite: the page cache of the import's connection (PostgreSQL's is the server's). */
   pageCacheKib: number;
+  /** SQLite: the page cache of that connection's temporary database (the staging table). */
+  tempCacheKib: number;
 }
 
 /** The product columns an upsert changes on an existing row: those the file has. */

@@ -93,7 +93,7 @@ async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: strin
     from ${sql.table(vocabulary)} where term >= ${prefix} and term < ${end})`;
 }
 
-export function sqliteSearchIndex(file: string): SearchIndex {
+export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex {
   return {
     async candidates(db, term, scope) {
       const { index, vocabulary } = TABLES[scope];
@@ -130,7 +130,7 @@ export function sqliteSearchIndex(file: string): SearchIndex {
         await sql`update products set search_dirty = 1 where search_dirty = 0`.execute(trx);
       });
     },
-    openWriter: () => openSqliteIndexWriter(file),
+    openWriter: () => openSqliteIndexWriter(file, cacheKib),
   };
 }
 
@@ -142,8 +142,8 @@ interface DirtyRow {
   search_dirty: number;
 }
 
-function openSqliteIndexWriter(file: string): SearchIndexWriter {
-  const connection = openSqliteConnection(file);
+function openSqliteIndexWriter(file: string, cacheKib: number | undefined): SearchIndexWriter {
+  const connection = openSqliteConnection(file, { cacheKib });
   connection.pragma('busy_timeout = 0');
   const selectDirty = connection.prepare<[number], DirtyRow>(
     'select id, sku, name, description, search_dirty from products where search_dirty > 0 order by id limit ?',

@@ -115,6 +115,7 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
   const sink = await ctx.database.dialect.openImportSink({
     clock,
     pageCacheKib: memory.pageCacheKib,
+    tempCacheKib: memory.tempCacheKib,
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,

@@ -8,7 +8,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 8000,
       host: '0.0.0.0',
-      database: { dialect: 'sqlite', file: path.resolve('data/products.db') },
+      database: { dialect: 'sqlite', file: path.resolve('data/products.db'), cacheKib: 4096 },
       redisUrl: null,
       jobLockTimeoutMs: 30_000,
       workerHttpPort: 0,
@@ -31,9 +31,13 @@ describe('configuration', () => {
   it('reads DATABASE_URL: postgres selects PostgreSQL, sqlite: an explicit file', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ dialect: 'postgres', url: 'postgres://u@h:5432/db' });
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).database.dialect).toBe('postgres');
-    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/x.db' });
-    expect(loadConfig({ DATABASE_URL: 'sqlite:///tmp/y.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/y.db' });
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/x.db', cacheKib: 4096 });
+    expect(loadConfig({ DATABASE_URL: 'sqlite:///tmp/y.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/y.db', cacheKib: 4096 });
     expect(loadConfig({ DATA_DIR: '/srv/pi' }).uploadDir).toBe('/srv/pi/uploads');
+  });
+
+  it('sizes the SQLite page cache of every connection from IMPORT_MEMORY_MB (1/32 of it)', () => {
+    expect(loadConfig({ IMPORT_MEMORY_MB: '256' }).database).toMatchObject({ dialect: 'sqlite', cacheKib: 8192 });
   });
 
   it.each([
