@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { POSTGRES_URL } from '../support/services.js';
 import { createDatabase } from '../../src/db/database.js';
@@ -9,13 +6,12 @@ import { describeEachDialect } from '../support/each-dialect.js';
 import { holdServerImportAtNextBatch } from '../support/import-hold.js';
 import { createTestStore, startTestApp, testConfig, type TestStore } from '../support/test-app.js';
 import { csvText, importFile, type Cells, type JobJson } from './job-helpers.js';
-import { freePort } from '../support/ports.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 // A real server process stopped in the middle of an import, gracefully (SIGTERM) and then
 // hard (kill -9): each next start resumes the job from its checkpoint, and the catalog and
 // counts end exactly as after an uninterrupted run of the same file.
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROWS = 80_000;
 
 /** Repeated SKUs (some in another case), invalid rows, quoted multi-line descriptions. */
@@ -37,34 +33,7 @@ function trickyCatalog(rows: number): string {
   return csvText(out);
 }
 
-interface Server {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk) => (output += String(chunk)));
-  child.stderr?.on('data', (chunk) => (output += String(chunk)));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
-    const ready = await fetch(`${baseUrl}/healthz`).then((response) => response.ok, () => false);
-    if (ready) return { child, baseUrl, output: () => output };
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
+function stop(server: ServerProcess, signal: NodeJS.Signals): Promise<void> {
   return new Promise((resolve) => {
     server.child.once('exit', () => resolve());
     server.child.kill(signal);
@@ -72,7 +41,7 @@ function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Waits until the server refuses connections: it has begun stopping. */
-async function untilRefused(server: Server): Promise<void> {
+async function untilRefused(server: ServerProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (await fetch(`${server.baseUrl}/healthz`).then(() => true, () => false)) {
     if (Date.now() > deadline) throw new Error(`the server still answers 10 s after the signal: ${server.output()}`);
@@ -80,17 +49,17 @@ async function untilRefused(server: Server): Promise<void> {
   }
 }
 
-async function getJob(server: Server, id: string): Promise<JobJson> {
+async function getJob(server: ServerProcess, id: string): Promise<JobJson> {
   const response = await fetch(`${server.baseUrl}/api/jobs/${id}`);
   return (await response.json()) as JobJson;
 }
 
-async function jobState(server: Server, id: string): Promise<{ status: string; phase: string | null }> {
+async function jobState(server: ServerProcess, id: string): Promise<{ status: string; phase: string | null }> {
   const job = await getJob(server, id);
   return { status: job.status, phase: (job.phase as string | null) ?? null };
 }
 
-async function pollJob(server: Server, id: string, until: (job: JobJson) => boolean, timeoutMs: number): Promise<JobJson> {
+async function pollJob(server: ServerProcess, id: string, until: (job: JobJson) => boolean, timeoutMs: number): Promise<JobJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await getJob(server, id);
@@ -104,7 +73,7 @@ const COUNTS = ['rows_processed', 'inserted', 'updated', 'unchanged', 'invalid',
 
 describeEachDialect('SIGTERM and kill -9 mid-import, then restart (%s)', (dialect) => {
   const stores: TestStore[] = [];
-  const servers: Server[] = [];
+  const servers: ServerProcess[] = [];
   afterAll(async () => {
     for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
     for (const store of stores) await store.drop();
@@ -128,7 +97,7 @@ describeEachDialect('SIGTERM and kill -9 mid-import, then restart (%s)', (dialec
     const env: Record<string, string> = { ...store.env, LOG_LEVEL: 'warn' };
     if (store.schema) env.DATABASE_URL = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${store.schema}`)}`;
 
-    const first = await startServer(env);
+    const first = await startServerProcess(env);
     servers.push(first);
     const upload = await fetch(`${first.baseUrl}/api/upload?filename=crash.csv`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: content });
     expect(upload.status).toBe(202);
@@ -149,7 +118,7 @@ describeEachDialect('SIGTERM and kill -9 mid-import, then restart (%s)', (dialec
     expect(first.child.exitCode).toBe(0);
 
     // 2. The next start resumes it; kill -9 it mid-import.
-    const second = await startServer(env);
+    const second = await startServerProcess(env);
     servers.push(second);
     const resumed = await getJob(second, id);
     expect(['queued', 'running']).toContain(resumed.status);
@@ -164,7 +133,7 @@ describeEachDialect('SIGTERM and kill -9 mid-import, then restart (%s)', (dialec
     }
 
     // 3. The next start resumes it again, to the end.
-    const third = await startServer(env);
+    const third = await startServerProcess(env);
     servers.push(third);
     const atRestart = await getJob(third, id);
     expect(['queued', 'running']).toContain(atRestart.status);

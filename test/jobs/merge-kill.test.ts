@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +6,7 @@ import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { freePort } from '../support/ports.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { POSTGRES_URL } from '../support/services.js';
 import { createTestStore, startTestApp, testConfig, type Dialect, type TestApp, type TestStore } from '../support/test-app.js';
 import { waitUntil } from '../webhooks/webhook-support.js';
@@ -73,35 +72,7 @@ const SEARCHES = ['merge-3000', 'name 30004', 'plain 30001', 'plain 2999', 'line
 const INDEXED_WORDS = ['merge-3000', 'name 30004', 'plain 30001', 'plain 2999'];
 const COUNTS = ['status', 'rows_processed', 'inserted', 'updated', 'unchanged', 'invalid', 'bytes_processed', 'bytes_total', 'percent'];
 
-interface Server {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-async function startServer(env: Record<string, string>, nodeArgs: string[]): Promise<Server> {
-  const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk) => (output += String(chunk)));
-  child.stderr?.on('data', (chunk) => (output += String(chunk)));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntil(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
-      return fetch(`${baseUrl}/healthz`).then((response) => response.ok, () => false);
-    },
-    30_000,
-    () => `the server to start: ${output}`,
-  );
-  return { child, baseUrl, output: () => output };
-}
-
-function kill(server: Server): Promise<void> {
+function kill(server: ServerProcess): Promise<void> {
   return new Promise((resolve) => {
     server.child.once('exit', () => resolve());
     server.child.kill('SIGKILL');
@@ -249,7 +220,7 @@ async function holdOnPostgres(store: TestStore): Promise<MergeHold> {
 }
 
 /** SQLite: the preload's trigger, on a server started with it. */
-function holdOnSqlite(store: TestStore, server: Server): MergeHold {
+function holdOnSqlite(store: TestStore, server: ServerProcess): MergeHold {
   const database = testConfig(store).database;
   if (database.dialect !== 'sqlite') throw new Error('an SQLite store only');
   const line = `${MERGE_HELD_LINE} ${HELD_SKU.toLowerCase()}`;
@@ -265,7 +236,7 @@ function holdOnSqlite(store: TestStore, server: Server): MergeHold {
 
 describeEachDialect('kill -9 in the middle of a batch merge, then restart (%s)', (dialect) => {
   const stores: TestStore[] = [];
-  const servers: Server[] = [];
+  const servers: ServerProcess[] = [];
   const holds: MergeHold[] = [];
   afterAll(async () => {
     for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
@@ -298,8 +269,8 @@ describeEachDialect('kill -9 in the middle of a batch merge, then restart (%s)',
     if (store.schema) env.DATABASE_URL = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${store.schema}`)}`;
     const server =
       dialect === 'sqlite'
-        ? await startServer({ ...env, TEST_MERGE_HOLD_SKU_KEY: HELD_SKU.toLowerCase() }, ['--import', PRELOAD])
-        : await startServer(env, []);
+        ? await startServerProcess({ ...env, TEST_MERGE_HOLD_SKU_KEY: HELD_SKU.toLowerCase() }, ['--import', PRELOAD])
+        : await startServerProcess(env);
     servers.push(server);
     // (PostgreSQL: once the server has migrated the schema.)
     const hold = dialect === 'postgres' ? await holdOnPostgres(store) : holdOnSqlite(store, server);
