@@ -20,7 +20,6 @@ import { createOutboxSignal, type OutboxSignal } from './outbox/outbox.signal.js
 import { productsRoutes } from './products/products.routes.js';
 import { Product } from './products/products.schemas.js';
 import { createProductsService } from './products/products.service.js';
-import type { SearchIndexer } from './search/search.indexer.js';
 import { installApiDocs } from './shared/api-docs.js';
 import cookie from '@fastify/cookie';
 import { createApiAuth, installApiAuth, type Authenticator } from './shared/auth.js';
@@ -51,8 +50,6 @@ export interface AppDeps {
   progressBus: ProgressBus;
   /** Wakes the webhook dispatcher after writes that append outbox events (Runtime has it; without it, the dispatcher's poll finds them). */
   outboxSignal?: OutboxSignal;
-  /** This process's search indexer, woken after API writes change searchable text (Runtime has it when it runs jobs). */
-  searchIndexer?: SearchIndexer | null;
   /** Resolves webhook hosts for the SSRF guard; default the system resolver. */
   resolveHost?: HostResolver;
   /** Further ways into /api/* besides the API token (e.g. the UI's session). */
@@ -115,8 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(operationsRoutes, { readinessChecks });
   await app.register(sessionRoutes, { sessions, auth });
   const outboxSignal = deps.outboxSignal ?? createOutboxSignal();
-  const onSearchableChange = () => deps.searchIndexer?.wake();
-  await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal, onSearchableChange }) });
+  await app.register(productsRoutes, { products: createProductsService({ database, outboxSignal }) });
   const jobs = createJobsService({ database, kinds: jobKinds, queue: deps.jobQueue, progress: deps.progressBus, outboxSignal });
   await app.register(jobsRoutes, { jobs, streams: createProgressStreams(jobs, deps.progressBus) });
   const imports = createImportsService({ config, jobs, admission: createUploadAdmission(database, config) });

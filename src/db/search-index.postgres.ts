@@ -1,6 +1,6 @@
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Tables } from './database.schema.js';
-import type { IndexBatchResult, SearchIndex } from './search-index.js';
+import { JOB_RUNNING, type IndexBatchResult, type SearchIndex } from './search-index.js';
 import { escapeLike } from './sql-fragments.js';
 
 // PostgreSQL's search index: product_search(product_id, text) holding lower(text) and
@@ -22,20 +22,23 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
       // for a term without a newline `text LIKE lower(%term%)` is exactly "sku, name or description
       // ILIKE %term%": indexed rows need no second check. product_search_name's `name` is
       // lower(name): a hit is exactly "name ILIKE %term%", newline or not. Rows in the queue (never
-      // indexed, or changed since) are checked on the row instead; their index entries, if any,
-      // are stale. The GIN indexes serve terms of 3+ characters; shorter ones scan the folded text
-      // until enough rows are found (a count stops at 10,001).
+      // indexed, or changed since) have stale entries, if any: they are checked on the row — all of
+      // them while no job runs, only those the index finds while one does (search-index.ts). The GIN
+      // indexes serve terms of 3+ characters; shorter ones scan the folded text until enough rows
+      // are found (a count stops at 10,001).
       const pattern = `%${escapeLike(term)}%`;
       const fields = scope === 'name' ? ['p.name'] : ['p.sku', 'p.name', 'p.description'];
-      const onRow = sql.join(fields.map((column) => containsInsensitive(column, term)), sql` or `);
+      const onRow = sql`(${sql.join(fields.map((column) => containsInsensitive(column, term)), sql` or `)})`;
       const [table, column] = scope === 'name' ? [sql`product_search_name`, sql`s.name`] : [sql`product_search`, sql`s.text`];
-      const indexedMatch = sql`${column} like lower(${pattern}) escape '\\'
-        and not exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
-      const queued = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow}`;
-      const matchingIds = sql`select s.product_id as id from ${table} s where ${indexedMatch} union all select p.id from ${queued}`;
+      const hit = sql`${column} like lower(${pattern}) escape '\\'`;
+      const queued = sql`exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
+      const queuedHits = sql`${table} s join products p on p.id = s.product_id where ${hit} and ${queued} and ${onRow} and ${JOB_RUNNING}`;
+      const queuedRows = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow} and not ${JOB_RUNNING}`;
+      const matchingIds = sql`select s.product_id as id from ${table} s where ${hit} and not ${queued}
+        union all select p.id from ${queuedHits} union all select p.id from ${queuedRows}`;
       return {
-        rows: sql`(select p.* from ${table} s join products p on p.id = s.product_id where ${indexedMatch}
-          union all select p.* from ${queued})`,
+        rows: sql`(select p.* from ${table} s join products p on p.id = s.product_id where ${hit} and not ${queued}
+          union all select p.* from ${queuedHits} union all select p.* from ${queuedRows})`,
         ids: sql`(${matchingIds})`,
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
@@ -44,12 +47,12 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
         readsEveryRow: [...term].length < 3,
       };
     },
-    async markForIndexing(db, ids) {
+    async indexNow(db, ids) {
       if (ids.length === 0) return;
-      // DO UPDATE (not DO NOTHING) takes the row lock, so a write never slips past an indexer
-      // that has claimed this id but read the text before the write (see claimAndIndex).
-      await sql`insert into product_search_queue (product_id) select unnest(${[...ids]}::bigint[])
-        on conflict (product_id) do update set product_id = excluded.product_id`.execute(db);
+      // Out of the queue first: this waits for an indexer that claimed one of these ids (and read
+      // its text before this write), so the entries written next are the last word.
+      await sql`delete from product_search_queue where product_id = any(${[...ids]}::bigint[])`.execute(db);
+      await sql`with ${writeEntries(sql`select unnest(${[...ids]}::bigint[])`)} select 1`.execute(db);
     },
     async countUnindexed(db) {
       const { rows } = await sql<{ count: string | number }>`select count(*) as count from product_search_queue`.execute(db);
@@ -94,27 +97,31 @@ async function indexPostgresBatch(db: Kysely<Tables>, limit: number): Promise<In
 
 async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number> {
   // One statement: claim ids (skipping those an import or API write holds: they will be
-  // queued again when it commits), read their text, upsert it. A writer that changes a
-  // claimed product after this read re-queues it (markForSearchIndexing and the import's
-  // upsert wait for this statement's row locks), so the next batch indexes the new text.
+  // queued again, or indexed, when it commits), read their text, upsert it. A writer that
+  // changes a claimed product after this read re-queues it or indexes it itself (the import's
+  // upsert and indexNow wait for this statement's row locks on the queue), after this batch.
   const { rows } = await sql<{ count: string | number }>`with claimed as (
       delete from product_search_queue where product_id in (
         select product_id from product_search_queue order by product_id limit ${limit} for update skip locked)
       returning product_id),
-    written as (
+    ${writeEntries(sql`select product_id from claimed`)}
+    select count(*) as count from claimed`.execute(db);
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** Common table expressions upserting the index entries of the products `ids` selects, from their current text. */
+function writeEntries(ids: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`written as (
       insert into product_search (product_id, text)
       select p.id, lower(p.sku || E'\\n' || p.name || E'\\n' || coalesce(p.description, ''))
-        from products p where p.id = any(array(select product_id from claimed))
+        from products p where p.id = any(array(${ids}))
         order by p.id
       on conflict (product_id) do update set text = excluded.text
       returning 1),
     named as (
       insert into product_search_name (product_id, name)
-      select p.id, lower(p.name) from products p where p.id = any(array(select product_id from claimed))
+      select p.id, lower(p.name) from products p where p.id = any(array(${ids}))
         order by p.id
       on conflict (product_id) do update set name = excluded.name
-      returning 1)
-    select count(*) as count from claimed`.execute(db);
-  return Number(rows[0]?.count ?? 0);
+      returning 1)`;
 }
-

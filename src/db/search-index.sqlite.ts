@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
 import type { Executor } from './database.schema.js';
-import type { SearchIndex, SearchIndexWriter, SearchScope } from './search-index.js';
+import { JOB_RUNNING, type SearchIndex, type SearchIndexWriter, type SearchScope } from './search-index.js';
 
 // SQLite's search index: FTS5 trigram (case-sensitive) over text folded here, in JavaScript, the
 // way the predicate folds it (product_search: all the searchable fields; product_search_name: the
@@ -100,24 +100,37 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
       const chars = [...foldForSearch(term)];
       const match = chars.length >= TRIGRAM_LENGTH ? trigramQuery(chars) : await shortTermQuery(db, vocabulary, chars);
       if (match === undefined) return null;
-      const dirty = { rows: sql`select * from products where search_dirty > 0`, ids: sql`select id from products where search_dirty > 0` };
       // The index's trigram matches, as FTS5 yields them (so a count that stops early reads few:
-      // `id in (…)` gathered every candidate first, 300k+ for 'the'), less rows marked dirty (their
-      // entry may be stale), then the dirty rows. Trigrams found apart are no substring, nor is a
-      // trigram a short term begins, so every row is checked by the caller.
+      // `id in (…)` gathered every candidate first, 300k+ for 'the'), then the rows marked dirty.
+      // While no job runs the dirty rows come whole, and their entries (stale, if any) are left
+      // out; while one runs only their entries are read (search-index.ts). Trigrams found apart
+      // are no substring, nor is a trigram a short term begins, so every row is checked by the caller.
+      const dirtyIds = sql`select id from products where search_dirty > 0 and not ${JOB_RUNNING}`;
       const table = sql.table(index);
-      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match} and p.search_dirty = 0`;
+      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match}
+        and (p.search_dirty = 0 or ${JOB_RUNNING})`;
       return {
-        rows: sql`(select p.* from ${indexed} union all ${dirty.rows})`,
-        ids: sql`(select p.id from ${indexed} union all ${dirty.ids})`,
-        membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirty.ids})`,
+        rows: sql`(select p.* from ${indexed} union all select * from products where search_dirty > 0 and not ${JOB_RUNNING})`,
+        ids: sql`(select p.id from ${indexed} union all ${dirtyIds})`,
+        membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirtyIds})`,
         exact: false,
         readsEveryRow: false,
       };
     },
-    async markForIndexing(db, ids) {
+    async indexNow(db, ids) {
       if (ids.length === 0) return;
-      await sql`update products set search_dirty = 2 where id in (${sql.join([...ids])})`.execute(db);
+      const idList = sql.join([...ids]);
+      const { rows } = await sql<DirtyRow>`select id, sku, name, description, search_dirty from products where id in (${idList})`.execute(db);
+      for (const row of rows) {
+        if (hasEntry(row.search_dirty)) {
+          await sql`delete from product_search where rowid = ${row.id}`.execute(db);
+          await sql`delete from product_search_name where rowid = ${row.id}`.execute(db);
+        }
+        const texts = searchTextsOf(row);
+        await sql`insert into product_search (rowid, text) values (${row.id}, ${texts.all})`.execute(db);
+        await sql`insert into product_search_name (rowid, name) values (${row.id}, ${texts.name})`.execute(db);
+      }
+      await sql`update products set search_dirty = 0 where id in (${idList})`.execute(db);
     },
     async countUnindexed(db) {
       const { rows } = await sql<{ count: number }>`select count(*) as count from products where search_dirty > 0`.execute(db);
@@ -134,6 +147,7 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
   };
 }
 
+/** A product as the index reads it: its texts and its mark. */
 interface DirtyRow {
   id: number;
   sku: string;
@@ -157,7 +171,7 @@ function openSqliteIndexWriter(file: string, cacheKib: number | undefined): Sear
   const indexRows = connection.transaction((limit: number) => {
     const rows = selectDirty.all(limit);
     for (const row of rows) {
-      if (row.search_dirty === 2) {
+      if (hasEntry(row.search_dirty)) {
         deleteEntry.run(row.id);
         deleteNameEntry.run(row.id);
       }
@@ -188,6 +202,11 @@ function openSqliteIndexWriter(file: string, cacheKib: number | undefined): Sear
       connection.close();
     },
   };
+}
+
+/** Whether a product's search_dirty mark says the index holds an entry of it (to delete before writing the new one). */
+function hasEntry(searchDirty: number): boolean {
+  return searchDirty !== 1;
 }
 
 function isSqliteBusy(error: unknown): boolean {

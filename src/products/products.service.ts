@@ -76,11 +76,9 @@ export interface ProductsServiceDeps {
   database: Database;
   /** Told after each committed write (each appends outbox events), so webhooks go out at once. */
   outboxSignal?: OutboxSignal;
-  /** Told after a committed write changed searchable text, so this process's search indexer runs soon. */
-  onSearchableChange?: () => void;
 }
 
-export function createProductsService({ database, outboxSignal, onSearchableChange }: ProductsServiceDeps): ProductsService {
+export function createProductsService({ database, outboxSignal }: ProductsServiceDeps): ProductsService {
   const { db } = database;
   const { searchIndex } = database.dialect;
 
@@ -105,16 +103,13 @@ export function createProductsService({ database, outboxSignal, onSearchableChan
     if (input.active !== undefined) changes.active = input.active;
     const textChanged = changes.sku !== undefined || changes.name !== undefined || changes.description !== undefined;
     return write(input.sku, async (trx, now) => {
-      // Searches stay exact meanwhile: rows waiting for the indexer are always checked. Marked
-      // before the row is changed, so (PostgreSQL) this waits for an indexer holding the mark
-      // before taking the row's lock, never the other way round.
-      if (textChanged) await searchIndex.markForIndexing(trx, [id]);
       const row = await updateProductById(trx, id, changes, now);
       if (!row) throw new NotFoundError('Product');
+      if (textChanged) await searchIndex.indexNow(trx, [id]);
       const product = toProduct(row);
       await appendOutboxEvent(trx, 'product.updated', product, now);
       return product;
-    }).finally(() => textChanged && onSearchableChange?.());
+    });
   }
 
   return {
@@ -151,11 +146,11 @@ export function createProductsService({ database, outboxSignal, onSearchableChan
       };
       return write(input.sku, async (trx, now) => {
         const row = await insertProduct(trx, values, now);
-        await searchIndex.markForIndexing(trx, [row.id]);
+        await searchIndex.indexNow(trx, [row.id]);
         const product = toProduct(row);
         await appendOutboxEvent(trx, 'product.created', product, now);
         return product;
-      }).finally(() => onSearchableChange?.());
+      });
     },
 
     update,

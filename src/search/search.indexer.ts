@@ -2,11 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
 import type { SearchIndexWriter } from '../db/search-index.js';
 
-// The background search indexer: moves products written since they were last indexed (by an
-// import, or the API) into the search index, in batches, outside every request and every import
-// transaction. One per process that runs jobs; several processes may share a PostgreSQL
-// database (each batch claims its rows). Searches never depend on its progress: rows it has
-// not reached are checked one by one (src/db/search-index.ts), so it only makes them faster.
+// The background search indexer: moves products an import wrote (and, after a migration or
+// `npm run reindex`, every product) into the search index, in batches, outside every request and
+// every import transaction; API writes index themselves (SearchIndex.indexNow). One per process
+// that runs jobs; several processes may share a PostgreSQL database (each batch claims its rows).
+// While no job runs, searches check the rows it has not reached one by one, so its progress only
+// makes them faster; while a job runs, searches skip them (src/db/search-index.ts).
 //
 // Idempotent and crash-safe: a batch clears the marks of the rows it indexed in the same
 // transaction, so after a crash at any point the marks left say exactly what to index again.
@@ -19,15 +20,13 @@ export interface SearchIndexerOptions {
    * True while a job runs. The indexer stays idle meanwhile, looking again every pollIntervalMs: its
    * batches took the cores an import needs (PostgreSQL's GIN inserts: a 200k-row import took 1.8× as
    * long) and, on SQLite, held the API's event loop (list p99 215 ms during a 500k import, 11 ms with
-   * the indexer idle). The job's rows stay searchable (checked one by one until indexed).
+   * the indexer idle). The job's rows are searchable once it ends (checked one by one until indexed).
    */
   jobRunning?: () => Promise<boolean>;
   onError?: (error: unknown) => void;
 }
 
 export interface SearchIndexer {
-  /** Look for work now (coalesced). */
-  wake(): void;
   /** Resolves once a pass that began after this call found nothing left to index. */
   whenCaughtUp(): Promise<void>;
   /** Finishes the batch in progress, then stops. Idempotent. */
@@ -119,7 +118,6 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
   };
   let closing: Promise<void> | null = null;
   return {
-    wake,
     whenCaughtUp() {
       return new Promise((resolve) => {
         waiters.push({ after: passesStarted, resolve });
