@@ -89,7 +89,7 @@ const filterFields = {
     Text({
       maxLength: 255,
       description:
-        'Case-insensitive substring of sku, name or description (literal: % _ \\ match themselves). Answered from a trigram index for 3+ characters; shorter terms scan. The list counts at most 10,000 matches (see total_exact).',
+        'Case-insensitive substring of sku, name or description (literal: % _ \\ match themselves). Answered from a trigram index for 3+ characters; shorter terms scan. The list counts at most 10,000 matches (see total_exact). Products written through the API are found at once; rows an import writes, from its completion (while a job runs, searches skip those not indexed yet).',
     }),
   ),
   search: Type.Optional(Text({ maxLength: 255, description: 'Alias of q.' })),

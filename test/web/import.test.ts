@@ -169,6 +169,9 @@ describe.skipIf(!chromiumAvailable())('Import view in Chromium', () => {
     await page.reload();
     await waitForStatus(running, 'running');
     await waitForStatus(queued, 'queued');
+    // While it runs, searches skip its unindexed rows (docs/architecture.md, "While a job runs"): the card says when they are found.
+    expect(await running.locator('.job-search-note').textContent()).toMatch(/once the import has finished/);
+    expect(await queued.locator('.job-search-note').count()).toBe(0);
 
     const [cancelAnswer] = await Promise.all([
       page.waitForResponse((response) => response.url().endsWith('/cancel'), { timeout: 60_000 }),
@@ -190,6 +193,7 @@ describe.skipIf(!chromiumAvailable())('Import view in Chromium', () => {
     expect(done).toMatchObject({ status: 'completed', rows_processed: big.rows, invalid: 0 });
     expect(done.inserted + done.updated + done.unchanged).toBe(big.rows);
     expect(await shownCounts(running)).toEqual({ inserted: done.inserted, updated: done.updated, unchanged: done.unchanged, invalid: 0 });
+    expect(await running.locator('.job-search-note').count()).toBe(0);
     await page.locator('.rate-chart').first().waitFor();
     expect(pageErrors).toEqual([]);
   }, 240_000);

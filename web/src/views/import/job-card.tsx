@@ -84,6 +84,9 @@ export function JobCard({ initial, onFinished, onDismiss }: JobCardProps) {
       <p class="job-status" aria-live="polite">
         {finished ? summary(job) : statusLine(job)}
       </p>
+      {job.status === 'running' && (
+        <p class="muted job-search-note">Searches find the rows it writes once the import has finished.</p>
+      )}
       {streamError.value && <p class="form-error">{streamError.value}</p>}
       {job.warnings.length > 0 && (
         <ul class="warnings">
