@@ -31,16 +31,17 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
       const onRow = sql`(${sql.join(fields.map((column) => containsInsensitive(column, term)), sql` or `)})`;
       const [table, column] = scope === 'name' ? [sql`product_search_name`, sql`s.name`] : [sql`product_search`, sql`s.text`];
       const hit = sql`${column} like lower(${pattern}) escape '\\'`;
-      // One scan of the index: each hit is the answer unless its row is queued (its entry may be
-      // stale); a queued hit counts only while a job runs, and only if its row still matches.
+      // Hits whose row is not queued are the answer. Queued rows (their entries may be stale): while
+      // no job runs, each is checked on the row; while one runs, only those the index finds (the
+      // branch not taken is cut by a one-time filter, so an idle search plans as before).
       const queued = sql`exists (select 1 from product_search_queue q where q.product_id = s.product_id)`;
-      const matchesOnRow = sql`exists (select 1 from products p where p.id = s.product_id and ${onRow})`;
+      const hits = sql`${table} s join products p on p.id = s.product_id where ${hit}`;
+      const queuedHits = sql`${hits} and ${queued} and ${onRow} and ${JOB_RUNNING}`;
       const queuedRows = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow} and not ${JOB_RUNNING}`;
-      const matchingIds = sql`select s.product_id as id from ${table} s where ${hit} and (not ${queued} or (${JOB_RUNNING} and ${matchesOnRow}))
-        union all select p.id from ${queuedRows}`;
+      const matchingIds = sql`select s.product_id as id from ${table} s where ${hit} and not ${queued}
+        union all select p.id from ${queuedHits} union all select p.id from ${queuedRows}`;
       return {
-        rows: sql`(select p.* from ${table} s join products p on p.id = s.product_id where ${hit} and (not ${queued} or (${JOB_RUNNING} and ${onRow}))
-          union all select p.* from ${queuedRows})`,
+        rows: sql`(select p.* from ${hits} and not ${queued} union all select p.* from ${queuedHits} union all select p.* from ${queuedRows})`,
         ids: sql`(${matchingIds})`,
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
