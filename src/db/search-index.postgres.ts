@@ -57,6 +57,10 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
       await sql`delete from product_search_queue where product_id = any(${[...ids]}::bigint[])`.execute(db);
       await sql`with ${writeEntries(sql`select unnest(${[...ids]}::bigint[])`)} select 1`.execute(db);
     },
+    async skipsUnindexedRows(db) {
+      const { rows } = await sql<{ skips: boolean }>`select ${JOB_RUNNING} and exists (select 1 from product_search_queue) as skips`.execute(db);
+      return rows[0]?.skips === true;
+    },
     async countUnindexed(db) {
       const { rows } = await sql<{ count: string | number }>`select count(*) as count from product_search_queue`.execute(db);
       return Number(rows[0]?.count ?? 0);

@@ -132,6 +132,10 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
       }
       await sql`update products set search_dirty = 0 where id in (${idList})`.execute(db);
     },
+    async skipsUnindexedRows(db) {
+      const { rows } = await sql<{ skips: number }>`select ${JOB_RUNNING} and exists (select 1 from products where search_dirty > 0) as skips`.execute(db);
+      return rows[0]?.skips === 1;
+    },
     async countUnindexed(db) {
       const { rows } = await sql<{ count: number }>`select count(*) as count from products where search_dirty > 0`.execute(db);
       return Number(rows[0]?.count ?? 0);

@@ -66,6 +66,11 @@ export interface SearchIndex {
    * transaction: the very next search finds them through the index, whether a job runs or not.
    */
   indexNow(db: Executor, ids: readonly number[]): Promise<void>;
+  /**
+   * Whether a search now leaves rows out: a job runs and products wait to be indexed (see
+   * JOB_RUNNING). The list says so (`search_complete: false`).
+   */
+  skipsUnindexedRows(db: Executor): Promise<boolean>;
   /** How many products are waiting to be indexed. */
   countUnindexed(db: Executor): Promise<number>;
   /** Empties the index and marks every product for indexing (`npm run reindex`). */

@@ -172,6 +172,8 @@ export interface ProductListResult {
   total: number;
   /** False when a text search matched more than TEXT_SEARCH_COUNT_LIMIT rows and counting stopped there. */
   totalExact: boolean;
+  /** False when the search index left rows out: an import's rows not yet indexed, while a job runs. */
+  searchComplete: boolean;
 }
 
 export async function listProducts(
@@ -199,9 +201,11 @@ export async function listProducts(
             .executeTakeFirstOrThrow()
             .then((row) => Number(row.total)),
     ]);
-    return { rows, total, totalExact: true };
+    return { rows, total, totalExact: true, searchComplete: true };
   }
-  const candidates = await dialectOf(db).searchIndex.candidates(db, search.term, search.scope);
+  const { searchIndex } = dialectOf(db);
+  const candidates = await searchIndex.candidates(db, search.term, search.scope);
+  const searchComplete = !candidates || !(await searchIndex.skipsUnindexedRows(db));
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
   // the filter they answer is checked again unless their answer is already exactly it.
   const rest = candidates && filterLeft(filter, search, candidates.exact);
@@ -230,7 +234,7 @@ export async function listProducts(
   const totalExact = counted <= TEXT_SEARCH_COUNT_LIMIT;
   // The count says the page is empty (a rare term: no match, or fewer than the offset skips):
   // reading it would search the candidates a second time for nothing.
-  if (counted <= page.offset) return { rows: [], total: counted, totalExact };
+  if (counted <= page.offset) return { rows: [], total: counted, totalExact, searchComplete };
   // Few matches: sort them, read from the candidates (or from the ids already found). Many: walk
   // the order's index checking each row, which finds a page quickly because at least 1 row in 100
   // (of a million) matches (with `active` off its index: SQLite otherwise read every active row,
@@ -238,7 +242,7 @@ export async function listProducts(
   const rows = !totalExact
     ? await dialectOf(db).walkingIndexOrder(db, (walker) => readPage(applyFilter(walker, walker.selectFrom('products'), filter, false), walker))
     : await readPage(matchedIds ? db.selectFrom('products').where('id', 'in', matchedIds) : narrowed);
-  return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact };
+  return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact, searchComplete };
 }
 
 /** The filtered, ordered catalog as a stream of rows read in chunks, for exports. */

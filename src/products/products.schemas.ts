@@ -120,6 +120,10 @@ export const ProductPage = Type.Object({
       'Matching products. A text search (q, name, description) stops counting past 10,000: then total is 10000 and total_exact false.',
   }),
   total_exact: Type.Boolean({ description: 'False when total is a lower bound (a text search matching more than 10,000 products).' }),
+  search_complete: Type.Boolean({
+    description:
+      'False when a text search (q, name, description) left out rows an import wrote that are not indexed yet: while a job runs they are skipped, and they are found once it ends. Always true without a text filter.',
+  }),
   page: Type.Integer(),
   page_size: Type.Integer(),
   pages: Type.Integer({ description: 'ceil(total / page_size); 0 when nothing matches.' }),

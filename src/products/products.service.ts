@@ -116,7 +116,7 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
     async list(query) {
       const page = query.page ?? 1;
       const pageSize = query.page_size ?? 20;
-      const { rows, total, totalExact } = await listProducts(db, filterOf(query), orderOf(query), {
+      const { rows, total, totalExact, searchComplete } = await listProducts(db, filterOf(query), orderOf(query), {
         offset: (page - 1) * pageSize,
         limit: pageSize,
       });
@@ -124,6 +124,7 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
         items: rows.map(toProduct),
         total,
         total_exact: totalExact,
+        search_complete: searchComplete,
         page,
         page_size: pageSize,
         pages: Math.ceil(total / pageSize),

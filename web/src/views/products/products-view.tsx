@@ -189,6 +189,12 @@ export function ProductsView() {
         )}
       </form>
 
+      {page?.search_complete === false && (
+        <p class="muted search-incomplete" role="status">
+          An import is running: the products it is writing appear in search results once it has finished.
+        </p>
+      )}
+
       <div class="products-selection" aria-live="polite">
         {selected.size > 0 ? (
           <>
