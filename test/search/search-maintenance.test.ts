@@ -186,7 +186,9 @@ describeEachDialect('searches while a job runs on %s', (dialect) => {
       expect(created.statusCode).toBe(201);
 
       await outboxFannedOut(t); // SQLite: no webhook fan-out may start while the import is held (import-hold.ts)
-      const accepted = (await uploadRaw(t.app, catalogRows(100, () => 'gecko', 'HELD'), { filename: 'held.csv' })).json() as JobJson;
+      // More rows than the first batch (20,000), so the hold finds a batch still to commit.
+      const held = catalogRows(30_000, (index) => (index % 100 === 0 ? 'gecko' : 'heron'), 'HELD');
+      const accepted = (await uploadRaw(t.app, held, { filename: 'held.csv' })).json() as JobJson;
       const hold = await holdImportAtNextBatch(t, accepted.id);
       try {
         expect(await list(t, 'q=tapir')).toMatchObject({ total: 1, items: [{ sku: 'PLUSH-1' }], search_complete: false });
@@ -199,7 +201,7 @@ describeEachDialect('searches while a job runs on %s', (dialect) => {
       }
       expect((await waitForJob(t.app, accepted.id)).status).toBe('completed');
       expect(await list(t, 'q=tapir')).toMatchObject({ total: 51, search_complete: true });
-      expect((await list(t, 'q=gecko')).total).toBe(100);
+      expect((await list(t, 'q=gecko')).total).toBe(300);
     } finally {
       await t.close();
     }
