@@ -73,9 +73,14 @@ export async function storeUpload(source: Readable, directory: string, name: str
   // The source may have failed before we were handed it (then only `errored` tells).
   let sourceError: unknown = source.errored;
   source.once('error', (error) => (sourceError ??= error));
+  const file = createWriteStream(partial, { flags: 'wx' });
   try {
-    await pipeline(source, meter, createWriteStream(partial, { flags: 'wx' }));
+    await pipeline(source, meter, file);
   } catch (error) {
+    // A source that fails at once (a multipart body with no closing boundary) ends the pipeline
+    // before the file is even open; the stream still opens it, then closes it. Removed before
+    // that, the empty .part file would stay behind for good.
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     await rm(partial, { force: true });
     throw error === sourceError ? asUnreadableUpload(error) : error;
   } finally {
