@@ -105,12 +105,13 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
       // While no job runs the dirty rows come whole, and their entries (stale, if any) are left
       // out; while one runs only their entries are read (search-index.ts). Trigrams found apart
       // are no substring, nor is a trigram a short term begins, so every row is checked by the caller.
-      const dirtyIds = sql`select id from products where search_dirty > 0 and not ${JOB_RUNNING}`;
+      const dirty = (columns: RawBuilder<unknown>) => sql`select ${columns} from products where search_dirty > 0 and not ${JOB_RUNNING}`;
+      const dirtyIds = dirty(sql`id`);
       const table = sql.table(index);
       const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match}
         and (p.search_dirty = 0 or ${JOB_RUNNING})`;
       return {
-        rows: sql`(select p.* from ${indexed} union all select * from products where search_dirty > 0 and not ${JOB_RUNNING})`,
+        rows: sql`(select p.* from ${indexed} union all ${dirty(sql`*`)})`,
         ids: sql`(select p.id from ${indexed} union all ${dirtyIds})`,
         membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirtyIds})`,
         exact: false,

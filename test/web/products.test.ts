@@ -351,21 +351,26 @@ describe.skipIf(!available)('products view', () => {
   });
 });
 
-describe.skipIf(!available)('products view when the server goes away', () => {
+/** A fresh app and browser for one describe (close() is idempotent, so a test may close the app itself). */
+function freshAppAndBrowser(): { web: () => WebApp; browser: () => Browser } {
   let web: WebApp;
   let browser: Browser;
-
   beforeAll(async () => {
     web = await startWebApp();
     browser = await launchBrowser();
   });
-
   afterAll(async () => {
     await browser?.close();
-    await web?.close(); // idempotent: the test closed the HTTP side already
+    await web?.close();
   });
+  return { web: () => web, browser: () => browser };
+}
+
+describe.skipIf(!available)('products view when the server goes away', () => {
+  const fresh = freshAppAndBrowser();
 
   it('shows the error in words with a way to try again, instead of a silent or stale list', async () => {
+    const [web, browser] = [fresh.web(), fresh.browser()];
     const page = await browser.newPage();
     await page.goto(`${web.url}/products`);
     await eventually(() => page.getByText('No products yet.').isVisible()).toBe(true);
@@ -384,20 +389,10 @@ describe.skipIf(!available)('products view when the server goes away', () => {
 // While a job runs, a text search skips the rows an import wrote that are not indexed yet; the list
 // answers search_complete: false and the view says so.
 describe.skipIf(!available)('products view while an import runs', () => {
-  let web: WebApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    web = await startWebApp();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.close();
-  });
+  const fresh = freshAppAndBrowser();
 
   it('says a search leaves out the rows a running import is writing, and lists them once it has finished', async () => {
+    const [web, browser] = [fresh.web(), fresh.browser()];
     expect((await api(web, '/api/products', { method: 'POST', body: { sku: 'STOOL-01', name: 'Stool A' } })).status).toBe(201);
     // An import in progress, as the database shows it: its job row, and a product it wrote that the
     // indexer has not reached (search_dirty 1, no index entry: what the import's upsert leaves).
