@@ -240,6 +240,7 @@ async function importThroughServer(
   running = false;
   const [, sorted, searches] = await Promise.all([sampler, listProber, searchProber]);
   progress.body.destroy();
+  if (terminal?.event !== 'completed') throw new Error(`the import ended ${terminal?.event ?? 'without a terminal event'}: ${JSON.stringify(terminal?.data)}`);
   const findableSeconds = await secondsUntilFound(server.base, file.lastSku, completed);
   let indexCaughtUpSeconds: number | null = null;
   if (unindexed) {

@@ -1,130 +1,206 @@
 import { once } from 'node:events';
+import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createPostgresPool, type PostgresConfig } from './connection.postgres.js';
-import { updatedColumns, type ImportedProduct, type ImportSink, type SinkOptions, type WriteCounts } from './import-sink.js';
+import {
+  updatedColumns,
+  type BatchCheckpoint,
+  type ImportedProduct,
+  type ImportSink,
+  type RejectedRow,
+  type SinkBatch,
+  type SinkOptions,
+} from './import-sink.js';
 
-// PostgreSQL: each batch is COPYed into a temporary staging table, then moved into products
-// by one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE (…) IS DISTINCT FROM (…), which
-// reports how many rows it inserted and updated. The import has its own connection; its
-// writes are asynchronous, so the next batch is parsed while the database works on this one.
+// PostgreSQL: batches are COPYed into a temporary staging table as they come, and every
+// SinkOptions.mergeRows rows the staged batches are written together by one statement, in one
+// transaction with the checkpoint of the last of them: each SKU written once, with its last row,
+// in key order. (An upsert per batch wrote a SKU repeated across batches once per batch — 180k
+// writes re-importing a 500k file where the floor writes none — and walked the indexes once per
+// batch: README, "PostgreSQL: where the `merge` seconds go".) The counts come out of the same
+// statement, each staged row compared with the row of its SKU before it (staged, or the product
+// as the statement found it). Two connections take turns, each with its own staging table: one
+// stages the next batches while the other writes.
 
-export async function openPostgresSink(config: PostgresConfig, options: SinkOptions): Promise<ImportSink> {
-  const pool = createPostgresPool(config, 1);
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
-  try {
-    // Each batch commits in one transaction with its checkpoint, so a database crash can lose
-    // only the last few batches together with their checkpoints (never a batch without its
-    // checkpoint, nor a later one without an earlier one: WAL replays in order); the resumed
-    // job re-imports them. The job's final state is committed synchronously elsewhere, which
-    // flushes the WAL up to it, batches included. Saves the WAL flush wait of every batch.
-    await client.query('set synchronous_commit = off');
-    // Sorting a batch by key (below) in memory rather than on disk: re-import 11.4 s -> 8.9 s.
-    await client.query(`set work_mem = '64MB'`);
-    await client.query(`create temp table import_staging (
-      pass integer not null, sku text not null, sku_key text collate "C" not null, name text not null,
-      description text, price_cents bigint, active integer not null) on commit delete rows`);
-  } catch (error) {
-    client.release(true);
-    await pool.end();
-    throw error;
-  }
-  return createSink(pool, client, options);
+/** A connection of the sink and the batches staged on it, not written yet. */
+interface Lane {
+  client: pg.PoolClient;
+  staged: StagedBatches;
 }
 
-function createSink(pool: pg.Pool, client: pg.PoolClient, { jobId, columns, clock }: SinkOptions): ImportSink {
-  const changed = updatedColumns(columns);
-  const upsert = (pass: number) => `with written as (
-      insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
-      select sku, sku_key, name, description, price_cents, active, $1::timestamptz, $1::timestamptz
-        from import_staging where pass = ${pass}
-        order by sku_key -- walks the unique index in order: fewer buffer misses than file order
-      on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
-        updated_at = excluded.updated_at
-      where (${changed.map((column) => `products.${column}`).join(', ')})
-        is distinct from (${changed.map((column) => `excluded.${column}`).join(', ')})
-      returning id, (xmax = 0) as inserted),
-    -- For the background search indexer (src/db/search-index.postgres.ts). DO UPDATE, not DO NOTHING:
-    -- it waits for an indexer that has claimed one of these ids, so the id is queued again.
-    queued as (
-      insert into product_search_queue (product_id) select id from written
-      on conflict (product_id) do update set product_id = excluded.product_id)
-    select count(*) filter (where inserted) as inserted, count(*) filter (where not inserted) as updated from written`;
-  const upsertFirsts = upsert(1);
-  const upsertLasts = upsert(2);
-
-  const copyRows = async (rows: readonly ImportedProduct[], pass: number, into: pg.PoolClient) => {
-    const stream = into.query(
-      copyFrom('copy import_staging (pass, sku, sku_key, name, description, price_cents, active) from stdin'),
-    );
-    const done = once(stream, 'finish');
-    const chunkRows = 2000;
-    for (let start = 0; start < rows.length; start += chunkRows) {
-      let text = '';
-      for (const row of rows.slice(start, start + chunkRows)) text += copyLine(pass, row);
-      if (!stream.write(text)) await once(stream, 'drain');
+export async function openPostgresSink(config: PostgresConfig, options: SinkOptions): Promise<ImportSink> {
+  const pool = createPostgresPool(config, 2);
+  const clients: pg.PoolClient[] = [];
+  try {
+    for (let lane = 0; lane < 2; lane++) {
+      const client = await pool.connect();
+      clients.push(client);
+      await prepareConnection(client);
     }
-    stream.end();
-    await done;
+  } catch (error) {
+    for (const client of clients) client.release(true);
+    await pool.end();
+    throw error;
+  }
+  return createSink(pool, clients, options);
+}
+
+async function prepareConnection(client: pg.PoolClient): Promise<void> {
+  // Each write commits in one transaction with its checkpoint, so a database crash can lose
+  // only the last few writes together with their checkpoints (never one without its checkpoint,
+  // nor a later one without an earlier one: WAL replays in order); the resumed job re-imports
+  // them. The job's final state is committed synchronously elsewhere, which flushes the WAL up
+  // to it. Saves the WAL flush wait of every write.
+  await client.query('set synchronous_commit = off');
+  // The write sorts its staged rows by key in memory rather than on disk (a batch's sort on
+  // disk: re-import 11.4 s -> 8.9 s with 64MB for ~40k rows; a write holds several batches).
+  await client.query(`set work_mem = '128MB'`);
+  // Rows stay staged across the COPYs' own transactions; the write empties the table.
+  await client.query(`create temp table import_staging (
+    ord integer not null, counted boolean not null, sku text not null, sku_key text collate "C" not null,
+    name text not null, description text, price_cents bigint, active integer not null)`);
+}
+
+function createSink(pool: pg.Pool, clients: pg.PoolClient[], { jobId, columns, clock, mergeRows }: SinkOptions): ImportSink {
+  const mergeStatement = mergeSql(updatedColumns(columns));
+  const lanes: Lane[] = clients.map((client) => ({ client, staged: new StagedBatches() }));
+  let staging = 0;
+  let writing: Promise<void> | null = null;
+  /** The error of a write that failed: the next call rejects with it. */
+  let failure: unknown = null;
+  let closed = false;
+
+  const writeLane = async ({ client, staged }: Lane) => {
+    const batches = staged.take();
+    const now = new Date().toISOString();
+    await clock.timeAsync('commit', () => client.query('begin'));
+    try {
+      let startedAt = clock.now();
+      const { rows } = await client.query<OrdCounts>(mergeStatement, [now]);
+      clock.add('merge', startedAt);
+      startedAt = clock.now();
+      const checkpoint = checkpointAfter(batches, rows);
+      if (checkpoint) await client.query(checkpoint.sql, checkpoint.parameters as unknown[]);
+      await insertErrors(client, jobId, batches.flatMap((batch) => batch.errors));
+      await client.query('truncate import_staging');
+      clock.add('checkpoint', startedAt);
+      await clock.timeAsync('commit', () => client.query('commit'));
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+    for (const batch of batches) batch.checkpoint.committed();
   };
 
-  let closed = false;
+  /** Writes the staging lane's batches (once the write before has committed); the other lane stages meanwhile. */
+  const startWrite = async () => {
+    const lane = lanes[staging] as Lane;
+    if (lane.staged.empty) return;
+    if (writing) await writing;
+    staging = 1 - staging;
+    const started = writeLane(lane);
+    started.catch((error: unknown) => {
+      failure ??= error;
+    });
+    writing = started;
+  };
+
   return {
-    async commit(batch, checkpoint) {
-      const now = new Date().toISOString();
-      await clock.timeAsync('commit', () => client.query('begin'));
-      try {
-        await clock.timeAsync('stage', async () => {
-          await copyRows(batch.firsts, 1, client);
-          if (batch.lasts.length > 0) await copyRows(batch.lasts, 2, client);
-        });
-        let startedAt = clock.now();
-        const result = await client.query<{ inserted: number; updated: number }>(upsertFirsts, [now]);
-        const row = result.rows[0] ?? { inserted: 0, updated: 0 };
-        const counts: WriteCounts = {
-          inserted: Number(row.inserted),
-          updated: Number(row.updated),
-          unchanged: batch.firsts.length - Number(row.inserted) - Number(row.updated),
-        };
-        if (batch.lasts.length > 0) await client.query(upsertLasts, [now]);
-        clock.add('merge', startedAt);
-        startedAt = clock.now();
-        const job = checkpoint(counts);
-        await client.query(job.sql, job.parameters as unknown[]);
-        if (batch.errors.length > 0) {
-          await client.query(
-            `insert into job_errors (job_id, line, sku, field, message, raw)
-             select $1, * from unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-            [jobId, ...['line', 'sku', 'field', 'message', 'raw'].map((key) =>
-              batch.errors.map((error) => error[key as keyof typeof error]))],
-          );
-        }
-        clock.add('checkpoint', startedAt);
-        await clock.timeAsync('commit', () => client.query('commit'));
-        return counts;
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
-      }
+    async write(batch, checkpoint) {
+      if (closed) throw new Error('The import sink is closed.');
+      if (failure) throw failure;
+      const lane = lanes[staging] as Lane;
+      const ord = lane.staged.add(batch, checkpoint);
+      await clock.timeAsync('stage', () => stageBatch(lane.client, batch, ord));
+      if (lane.staged.rows >= mergeRows) await startWrite();
+    },
+    async flush() {
+      await startWrite();
+      if (writing) await writing;
     },
     async close() {
       if (closed) return;
       closed = true;
-      client.release(true);
+      await writing?.catch(() => undefined);
+      for (const client of clients) client.release(true);
       await pool.end();
     },
   };
 }
 
+/**
+ * The write of one lane's staged batches, returning per batch (`ord` of its firsts) how many
+ * of its firsts it inserted and updated. Each staged row is compared with the row of its SKU
+ * before it: the staged one (lag over the SKU's rows in `ord` order), or for the SKU's first
+ * staged row the product as this statement found it (every part of one statement reads the same
+ * snapshot, so the join sees products before `written` changed them). Only the SKU's last staged
+ * row is written, if it changes the product.
+ */
+function mergeSql(changed: string[]): string {
+  const list = (prefix: string) => changed.map((column) => `${prefix}${column}`).join(', ');
+  return `with ranked as materialized (
+      select s.*, row_number() over w = 1 as first_of_key, lead(s.ord) over w is null as last_of_key,
+        lag(row(${list('s.')})) over w as previous
+      from import_staging s
+      window w as (partition by s.sku_key order by s.ord)),
+    written as (
+      -- ranked comes out of its window sorted by sku_key, so the insert walks the unique index
+      -- (and, for new rows, the table) in order rather than hopping.
+      insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at)
+      select sku, sku_key, name, description, price_cents, active, $1::timestamptz, $1::timestamptz
+        from ranked where last_of_key
+      on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
+        updated_at = excluded.updated_at
+      where (${list('products.')}) is distinct from (${list('excluded.')})
+      returning id),
+    -- For the background search indexer (src/db/search-index.postgres.ts). DO UPDATE, not DO NOTHING:
+    -- it waits for an indexer that has claimed one of these ids, so the id is queued again.
+    queued as (
+      insert into product_search_queue (product_id) select id from written
+      on conflict (product_id) do update set product_id = excluded.product_id)
+    select r.ord,
+      count(*) filter (where r.first_of_key and p.id is null) as inserted,
+      count(*) filter (where case when r.first_of_key then p.id is not null and (${list('p.')}) is distinct from (${list('r.')})
+        else r.previous is distinct from row(${list('r.')}) end) as updated
+    from ranked r left join products p on r.first_of_key and p.sku_key = r.sku_key
+    where r.counted
+    group by r.ord`;
+}
+
+async function stageBatch(client: pg.PoolClient, batch: SinkBatch, ord: number): Promise<void> {
+  const stream = client.query(
+    copyFrom('copy import_staging (ord, counted, sku, sku_key, name, description, price_cents, active) from stdin'),
+  );
+  const done = once(stream, 'finish');
+  const chunkRows = 2000;
+  const parts: [readonly ImportedProduct[], string][] = [
+    [batch.firsts, `${ord}\tt`],
+    [batch.lasts, `${ord + 1}\tf`],
+  ];
+  for (const [rows, prefix] of parts) {
+    for (let start = 0; start < rows.length; start += chunkRows) {
+      let text = '';
+      for (const row of rows.slice(start, start + chunkRows)) text += copyLine(prefix, row);
+      if (!stream.write(text)) await once(stream, 'drain');
+    }
+  }
+  stream.end();
+  await done;
+}
+
+async function insertErrors(client: pg.PoolClient, jobId: string, errors: RejectedRow[]): Promise<void> {
+  if (errors.length === 0) return;
+  await client.query(
+    `insert into job_errors (job_id, line, sku, field, message, raw)
+     select $1, * from unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+    [jobId, ...(['line', 'sku', 'field', 'message', 'raw'] as const).map((key) => errors.map((error) => error[key]))],
+  );
+}
+
 /** One row in COPY's text format: tab-separated, \N for null, backslash escapes. */
-function copyLine(pass: number, row: ImportedProduct): string {
-  return `${pass}\t${copyText(row.sku)}\t${copyText(row.key)}\t${copyText(row.name)}\t${
+function copyLine(prefix: string, row: ImportedProduct): string {
+  return `${prefix}\t${copyText(row.sku)}\t${copyText(row.key)}\t${copyText(row.name)}\t${
     row.description === null ? '\\N' : copyText(row.description)
   }\t${row.priceCents === null ? '\\N' : row.priceCents}\t${row.active}\n`;
 }
@@ -134,4 +210,65 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 
 function copyText(value: string): string {
   return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (char) => COPY_ESCAPES[char] as string) : value;
+}
+
+/** A batch staged and not written yet: what its write needs besides its rows. */
+interface StagedBatch {
+  /** Staging's `ord` of the batch's firsts (its lasts are ord + 1): the file order of a SKU's staged rows. */
+  ord: number;
+  firsts: number;
+  errors: RejectedRow[];
+  checkpoint: BatchCheckpoint;
+}
+
+/** The batches a sink has staged since its last write. */
+class StagedBatches {
+  private batches: StagedBatch[] = [];
+  private nextOrd = 0;
+  /** Records of the file the staged batches cover. */
+  rows = 0;
+
+  /** Records a batch about to be staged; returns its `ord`. */
+  add(batch: SinkBatch, checkpoint: BatchCheckpoint): number {
+    const ord = this.nextOrd;
+    this.nextOrd += 2;
+    this.batches.push({ ord, firsts: batch.firsts.length, errors: batch.errors, checkpoint });
+    this.rows += batch.rows;
+    return ord;
+  }
+
+  get empty(): boolean {
+    return this.batches.length === 0;
+  }
+
+  /** The staged batches, for their write; starts over. */
+  take(): StagedBatch[] {
+    const batches = this.batches;
+    this.batches = [];
+    this.rows = 0;
+    return batches;
+  }
+}
+
+/** What a write of staged batches counted for one batch's firsts (by its `ord`). */
+interface OrdCounts {
+  ord: number;
+  inserted: number;
+  updated: number;
+}
+
+/**
+ * The checkpoint after a write of `batches`: each batch's statement called in order with its
+ * counts (the job's state adds up batch by batch), the last one returned to be run.
+ */
+function checkpointAfter(batches: readonly StagedBatch[], counts: readonly OrdCounts[]): CompiledQuery | null {
+  const byOrd = new Map(counts.map((row) => [Number(row.ord), row]));
+  let statement: CompiledQuery | null = null;
+  for (const batch of batches) {
+    const row = byOrd.get(batch.ord);
+    const inserted = Number(row?.inserted ?? 0);
+    const updated = Number(row?.updated ?? 0);
+    statement = batch.checkpoint.statement({ inserted, updated, unchanged: batch.firsts - inserted - updated });
+  }
+  return statement;
 }

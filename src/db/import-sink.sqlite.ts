@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import { openSqliteConnection } from './connection.sqlite.js';
-import { updatedColumns, type ImportedProduct, type ImportSink, type SinkBatch, type SinkOptions, type WriteCounts } from './import-sink.js';
+import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type ImportSink, type SinkBatch, type SinkOptions } from './import-sink.js';
 
 // SQLite: set-based writes on a connection of the import's own. Each batch goes into a
 // temporary staging table, then one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed
@@ -91,7 +91,7 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock 
   const begin = connection.prepare('begin immediate');
   const commit = connection.prepare('commit');
   const rollback = connection.prepare('rollback');
-  const writeBatch = (batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery): WriteCounts => {
+  const writeBatch = (batch: SinkBatch, checkpoint: BatchCheckpoint): void => {
     const now = new Date().toISOString();
     let startedAt = clock.now();
     clearStaging.run();
@@ -106,27 +106,28 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock 
     clock.add('merge', startedAt);
     startedAt = clock.now();
     const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
-    runCompiled(checkpoint(counts));
+    runCompiled(checkpoint.statement(counts));
     for (const error of batch.errors) {
       insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
     }
     clock.add('checkpoint', startedAt);
-    return counts;
   };
 
   let closed = false;
   return {
-    async commit(batch, checkpoint) {
+    async write(batch, checkpoint) {
       clock.time('commit', () => begin.run());
       try {
-        const counts = writeBatch(batch, checkpoint);
+        writeBatch(batch, checkpoint);
         clock.time('commit', () => commit.run());
-        return counts;
       } catch (error) {
         if (connection.inTransaction) rollback.run();
         throw error;
       }
+      checkpoint.committed();
     },
+    // Every batch is committed by its write.
+    flush: async () => undefined,
     async close() {
       if (closed) return;
       closed = true;

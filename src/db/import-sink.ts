@@ -1,8 +1,8 @@
 import type { CompiledQuery } from 'kysely';
 import type { PhaseClock } from '../shared/phase-clock.js';
 
-// Where an import's validated batches go: one transaction per batch holding the products, the
-// job's checkpoint and the batch's rejected rows. One implementation per dialect
+// Where an import's validated batches go: transactions holding a batch's products (or several
+// batches'), the job's checkpoint after them and their rejected rows. One implementation per dialect
 // (import-sink.sqlite.ts, import-sink.postgres.ts), handed out by SqlDialect.openImportSink.
 
 /** A product as the import writes it: validated, with its SKU key. */
@@ -33,6 +33,8 @@ export interface PresentColumns {
 }
 
 export interface SinkBatch {
+  /** The file's records the batch covers (valid or not). */
+  rows: number;
   /** The first row of each SKU key in the batch, in file order: counted against the database. */
   firsts: ImportedProduct[];
   /** For keys seen more than once in the batch, their last row: written after `firsts`, not counted here. */
@@ -47,14 +49,31 @@ export interface WriteCounts {
   unchanged: number;
 }
 
+/** The job's checkpoint after a batch, as the sink saves it with the batch's products. */
+export interface BatchCheckpoint {
+  /**
+   * The statement saving the checkpoint, for the counts of the batch's `firsts` (compiled by a
+   * Kysely of the same dialect, so the sink runs it as it is), run in the transaction that writes
+   * the batch. A sink that writes several batches in one transaction calls each one's, in order,
+   * and runs the last.
+   */
+  statement(counts: WriteCounts): CompiledQuery;
+  /** Called once that transaction has committed. */
+  committed(): void;
+}
+
 export interface ImportSink {
   /**
-   * Writes the batch and, in the same transaction, the job's checkpoint: the statement
-   * `checkpoint` returns for the counts the write produced (compiled by a Kysely of the same
-   * dialect, so the sink runs it as it is). Resolves once committed.
+   * Takes the next batch. SQLite writes it at once, in one transaction with its checkpoint.
+   * PostgreSQL stages it, and once the staged batches hold SinkOptions.mergeRows records writes
+   * them together in one transaction with the last one's checkpoint, while the next ones are
+   * staged on a second connection. Resolves once the sink can take another batch; rejects with
+   * the error of a write that failed.
    */
-  commit(batch: SinkBatch, checkpoint: (counts: WriteCounts) => CompiledQuery): Promise<WriteCounts>;
-  /** Idempotent. */
+  write(batch: SinkBatch, checkpoint: BatchCheckpoint): Promise<void>;
+  /** Writes what is staged; resolves once every batch taken is committed. */
+  flush(): Promise<void>;
+  /** Waits for a write in progress to end (committed or rolled back), drops what is staged. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -70,6 +89,8 @@ export interface SinkOptions {
   pageCacheKib: number;
   /** SQLite: the page cache of that connection's temporary database (the staging table). */
   tempCacheKib: number;
+  /** PostgreSQL: records of the file staged before they are written together (each SKU once). */
+  mergeRows: number;
 }
 
 /** The product columns an upsert changes on an existing row: those the file has. */

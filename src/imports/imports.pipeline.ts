@@ -14,8 +14,9 @@ import { readCsvText, type SourceLimits } from './imports.source.js';
 
 // The import of one stored CSV file into products:
 //   file -> (gunzip) -> UTF-8 text -> CSV records -> header mapping -> row validation
-//   -> batches (deduplicated by SKU key) -> sink: one transaction per batch with the job's checkpoint.
-// The next batch is parsed while the previous one is being written.
+//   -> batches (deduplicated by SKU key) -> sink: transactions holding a batch (SQLite) or the batches
+//      staged since the last one (PostgreSQL), each with the job's checkpoint after them.
+// The next batch is parsed while the sink takes the previous one.
 //
 // Counting is sequential: each valid row is counted as if the rows were applied one by one in
 // file order: `inserted` when its SKU key is new, `updated` when it changes the product as it
@@ -40,11 +41,15 @@ export type ImportProgress = JobProgress &
 export interface ImportRunContext extends JobRunContext {
   onProgress(progress: ImportProgress): void;
   /**
-   * Rows (records) per batch and transaction, fixed. Default: by time — the first batch is
-   * FIRST_BATCH_ROWS, each next one sized so that its commit takes about BATCH_TARGET_MS,
-   * at most what the batch share of the run's memory holds (two batches at a time).
+   * Rows (records) per batch, fixed. Default: the first batch is FIRST_BATCH_ROWS, the next ones
+   * what the batch share of the run's memory holds (two batches at a time).
    */
   batchRows?: number;
+  /**
+   * Rows staged before the sink writes them together, after the first batch (written alone).
+   * Default MERGE_ROWS, or with a fixed `batchRows` one batch per write.
+   */
+  mergeRows?: number;
   /** Guards for .csv.gz; default 10 GiB decompressed and a 200:1 ratio. */
   limits?: SourceLimits;
 }
@@ -56,7 +61,7 @@ interface ImportState extends JobCounters {
 
 export { CsvFileError, ImportFailedError };
 
-/** The first batch of a run: small, so that the first checkpoint and counts come early. */
+/** The first batch of a run, written alone: small, so that the first checkpoint and counts come early. */
 export const FIRST_BATCH_ROWS = 20_000;
 /**
  * What a row of a batch holds in the heap: its validated values and map entry (~220 bytes,
@@ -64,10 +69,12 @@ export const FIRST_BATCH_ROWS = 20_000;
  */
 const BATCH_BYTES_PER_ROW = 400;
 /**
- * How long a batch's commit should take: a crash or a cancel redoes or waits for at most about
- * this much, and a 500k-row file is a handful of commits rather than 25.
+ * The sink writes its staged batches together every this many rows, each SKU once, in one
+ * transaction with the last batch's checkpoint: the fewer the writes, the fewer SKUs repeated
+ * across them written twice, index walks and commits (docs/imports.md, "Writes"); a crash
+ * redoes, a cancel waits for, and an API write on SQLite may wait for, one write (~2–3 s here).
  */
-const BATCH_TARGET_MS = 1_500;
+export const MERGE_ROWS = 200_000;
 /** Rejected rows stored per job (the invalid count itself is never capped). */
 export const MAX_STORED_ERRORS_PER_JOB = 10_000;
 const PROGRESS_INTERVAL_MS = 200;
@@ -116,6 +123,7 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
     clock,
     pageCacheKib: memory.pageCacheKib,
     tempCacheKib: memory.tempCacheKib,
+    mergeRows: ctx.mergeRows ?? ctx.batchRows ?? MERGE_ROWS,
     jobId: ctx.jobId,
     columns: {
       description: header.columns.description !== null,
@@ -124,8 +132,8 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
     },
   });
   const sizing: BatchSizing = ctx.batchRows
-    ? { rows: ctx.batchRows, min: ctx.batchRows, max: ctx.batchRows }
-    : { rows: FIRST_BATCH_ROWS, min: FIRST_BATCH_ROWS, max: Math.max(FIRST_BATCH_ROWS, Math.floor(memory.batchBytes / 2 / BATCH_BYTES_PER_ROW)) };
+    ? { first: ctx.batchRows, rows: ctx.batchRows }
+    : { first: FIRST_BATCH_ROWS, rows: Math.max(FIRST_BATCH_ROWS, Math.floor(memory.batchBytes / 2 / BATCH_BYTES_PER_ROW)) };
   const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, sizing, gzip);
   clock.add('start', startedAt);
   try {
@@ -143,11 +151,10 @@ async function fileSize(filePath: string): Promise<number> {
   }
 }
 
-/** Rows per batch: `rows` now, between `min` and `max` (equal: fixed). */
+/** Rows per batch: `first` for the first one, then `rows`. */
 interface BatchSizing {
+  first: number;
   rows: number;
-  min: number;
-  max: number;
 }
 
 /** A batch being filled by the parser. */
@@ -181,6 +188,7 @@ class ImportRun {
   private storedErrors: number;
   private lastProgressAt = 0;
   private committedAny = false;
+  private closedAny = false;
   /** Milliseconds of the current push spent in take (validating and batching). */
   private validating = 0;
 
@@ -248,6 +256,7 @@ class ImportRun {
     this.closeBatch(true);
     if (!(await drain())) return { status: 'cancelled' };
     if (inflight) await waitForSink(inflight);
+    await waitForSink(this.sink.flush());
     this.report('finalizing');
     return { status: 'completed' };
   }
@@ -284,14 +293,16 @@ class ImportRun {
       }
       batch.latest.set(result.key, result);
     }
-    if (batch.rows >= this.sizing.rows) this.closeBatch(false);
+    if (batch.rows >= (this.closedAny ? this.sizing.rows : this.sizing.first)) this.closeBatch(false);
   }
 
   private closeBatch(final: boolean): void {
     const open = this.batch;
     this.batch = newBatch();
+    this.closedAny = true;
     this.closed.push({
       sinkBatch: {
+        rows: open.rows,
         firsts: open.firsts,
         lasts: [...open.repeated].map((key) => open.latest.get(key) as ProductValues),
         errors: open.errors,
@@ -306,31 +317,28 @@ class ImportRun {
   }
 
   private async commit(closed: ClosedBatch): Promise<void> {
-    const { open } = closed;
-    const startedAt = performance.now();
-    await this.sink.commit(closed.sinkBatch, (counts) => {
-      const state = this.state;
-      state.phase = closed.final ? 'finalizing' : 'importing';
-      state.bytes_processed = Math.max(state.bytes_processed, closed.fileBytes);
-      state.rows_processed += open.rows;
-      state.inserted += counts.inserted;
-      state.updated += counts.updated + open.updated;
-      state.unchanged += counts.unchanged + open.unchanged;
-      state.invalid += open.invalid;
-      state.checkpoint_offset = closed.endOffset;
-      state.checkpoint_line = closed.endLine;
-      return jobProgressUpdate(this.ctx.database.db, this.ctx.jobId, state, new Date().toISOString()).compile();
+    // The checkpoint keeps only figures: a sink that stages batches holds on to it, not to the rows.
+    const { final, fileBytes, endOffset, endLine } = closed;
+    const { rows, invalid, updated, unchanged } = closed.open;
+    await this.sink.write(closed.sinkBatch, {
+      statement: (counts) => {
+        const state = this.state;
+        state.phase = final ? 'finalizing' : 'importing';
+        state.bytes_processed = Math.max(state.bytes_processed, fileBytes);
+        state.rows_processed += rows;
+        state.inserted += counts.inserted;
+        state.updated += counts.updated + updated;
+        state.unchanged += counts.unchanged + unchanged;
+        state.invalid += invalid;
+        state.checkpoint_offset = endOffset;
+        state.checkpoint_line = endLine;
+        return jobProgressUpdate(this.ctx.database.db, this.ctx.jobId, state, new Date().toISOString()).compile();
+      },
+      committed: () => this.report(final ? 'finalizing' : 'importing'),
     });
+    // The first batch is written alone: its counts and checkpoint come within a second.
+    if (!this.committedAny) await this.sink.flush();
     this.committedAny = true;
-    this.resize(open.rows, performance.now() - startedAt);
-    this.report(closed.final ? 'finalizing' : 'importing');
-  }
-
-  /** The next batches hold as many rows as commit in about BATCH_TARGET_MS at the pace of the last full batch (at most 4× more each time). */
-  private resize(rows: number, commitMs: number): void {
-    const { sizing } = this;
-    if (sizing.min === sizing.max || rows < sizing.rows || commitMs <= 0) return;
-    sizing.rows = Math.round(Math.max(sizing.min, Math.min(sizing.max, rows * 4, (rows * BATCH_TARGET_MS) / commitMs)));
   }
 
   private report(phase: ImportPhase): void {

@@ -26,7 +26,7 @@ export interface ImportHarness {
   /** Writes a file under the store's directory (gzip-compressed when the name ends in .gz). */
   writeFile(name: string, content: string | Buffer): string;
   createJob(filePath: string): Promise<string>;
-  run(jobId: string, options?: Partial<Pick<ImportRunContext, 'batchRows' | 'limits' | 'isCancelled' | 'onPhases'>>): Promise<{
+  run(jobId: string, options?: Partial<Pick<ImportRunContext, 'batchRows' | 'mergeRows' | 'limits' | 'isCancelled' | 'onPhases'>>): Promise<{
     outcome: ImportOutcome;
     progress: ImportProgress[];
   }>;

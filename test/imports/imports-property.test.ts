@@ -44,6 +44,8 @@ const fileArb = fc.record({
   columns: fc.subarray([...OPTIONAL]).chain((optional) => fc.shuffledSubarray(['sku', 'name', ...optional], { minLength: 2 + optional.length })),
   rows: fc.array(rowArb, { maxLength: 30 }),
   batchRows: fc.integer({ min: 1, max: 7 }),
+  /** PostgreSQL: staged batches written together every this many rows (SQLite writes each batch). */
+  mergeRows: fc.integer({ min: 1, max: 20 }),
 });
 
 function cell(value: string): string {
@@ -110,10 +112,10 @@ describeEachDialect('import property on %s', (dialect) => {
       fc.asyncProperty(fc.tuple(fileArb, fileArb), async (imports) => {
         await harness.runtime.database.db.deleteFrom('products').execute();
         const model = new Map<string, ModelProduct>();
-        for (const { columns, rows, batchRows } of imports) {
+        for (const { columns, rows, batchRows, mergeRows } of imports) {
           const expected = applyModel(model, columns, rows);
           const jobId = await harness.createJob(harness.writeFile(`property-${file++}.csv`, toCsv(columns, rows)));
-          await harness.run(jobId, { batchRows });
+          await harness.run(jobId, { batchRows, mergeRows });
           expect(countsOf(await harness.job(jobId))).toEqual(expected);
           const stored = (await harness.products()).map(({ sku_key, sku, name, description, price_cents, active }) => [
             sku_key,

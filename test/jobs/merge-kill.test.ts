@@ -43,7 +43,7 @@ const PRELOAD = path.join(ROOT, 'test/jobs/support/merge-hold.preload.mjs');
 /** What the preload prints once it holds the merge. */
 const MERGE_HELD_LINE = 'merge held at';
 const ROWS = 50_000;
-/** In the second batch (the first one holds FIRST_BATCH_ROWS = 20,000 rows), in the middle of its keys. */
+/** In the second write (the first batch, FIRST_BATCH_ROWS = 20,000 rows, is written alone), in the middle of its keys. */
 const HELD_INDEX = 30_000;
 const HELD_SKU = `MERGE-${HELD_INDEX}`;
 
@@ -194,7 +194,7 @@ async function holdOnPostgres(store: TestStore): Promise<MergeHold> {
         async () => {
           const { rows } = await watcher.query<{ pid: number }>(
             `select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid)) and wait_event_type = 'Lock'
-               and query like '%insert into products%from import_staging%'`,
+               and query like '%import_staging%' and query like '%insert into products%'`,
             [holderPid],
           );
           importPid = rows[0]?.pid ?? null;

@@ -42,7 +42,8 @@ describe.skipIf(!available)('PostgreSQL connections lost mid-import (scaled mode
   });
 
   it('the batch in flight is retried, the counts stay exact, /readyz is 503 while the database is unreachable', { timeout: 180_000 }, async () => {
-    // Batches of 20,000 rows: the second one waits on the first hold, the third on the second.
+    // Each run writes its first 20,000 rows alone: the write after them waits on the first hold; the
+    // run after the terminated backend writes rows 20,000-40,000 alone, then waits on the second.
     const [second, third] = [await holdSku(api.store, 'CUT-24000'), await holdSku(api.store, 'CUT-44000')];
     holds.push(second!, third!);
     const accepted = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix: 'CUT' }))).json() as JobJson;

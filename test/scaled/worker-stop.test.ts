@@ -8,13 +8,14 @@ import { startTestApp, testConfig, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../webhooks/webhook-support.js';
 import { childEnv, dropRedisPrefix, holdSku, jobAttempts, killAll, productCount, runEntry, waitUntilHeld, type ChildEntry, type RowHold } from './scaled-support.js';
 
-// A worker process (`npm run worker`'s entry) stopped in the middle of an import, while
-// its second batch of 20,000 rows waits on a row lock the test holds: on SIGTERM it ends
-// the batch in hand, hands the job back and exits 0; on SIGKILL another worker takes the
-// job over within 1.5 × JOB_LOCK_TIMEOUT_MS. Either way the job completes exactly.
+// A worker process (`npm run worker`'s entry) stopped in the middle of an import, while one of
+// its writes waits on a row lock the test holds: on SIGTERM it ends the write in hand (the first
+// batch, 20,000 rows, written alone), hands the job back and exits 0; on SIGKILL (held in its
+// second write, the rest of the file) another worker takes the job over within
+// 1.5 × JOB_LOCK_TIMEOUT_MS. Either way the job completes exactly.
 const available = (await postgresAvailable()) && (await redisAvailable());
 
-const ROWS = 45_000; // batches of 20,000: the second one is held, the third is left for the next worker
+const ROWS = 45_000; // written as the first 20,000 rows, then the other 25,000
 const LOCK_TIMEOUT_MS = 2000;
 /** A dead worker's lock runs out within LOCK_TIMEOUT_MS and live workers look for it every half of that. */
 const TAKEOVER_MS = 1.5 * LOCK_TIMEOUT_MS;
@@ -39,12 +40,12 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
   const startOtherWorker = async () => {
     other = await openRuntime(testConfig(api.store, env), undefined, { runJobs: true, runWebhookDispatcher: false });
   };
-  /** Uploads the file and waits until its first batch is committed and its second waits on the held SKU. */
-  const startHeldImport = async (skuPrefix: string) => {
-    const hold = await holdSku(api.store, `${skuPrefix}-24000`);
+  /** Uploads the file and waits until the write holding row `heldRow` waits on it, after `committedRows` were committed. */
+  const startHeldImport = async (skuPrefix: string, heldRow: number, committedRows: number) => {
+    const hold = await holdSku(api.store, `${skuPrefix}-${heldRow}`);
     holds.push(hold);
     const accepted = (await uploadRaw(api.app, catalog(ROWS, { skuPrefix }))).json() as JobJson;
-    await waitUntilHeld(api.store, accepted.id, hold, 20_000);
+    await waitUntilHeld(api.store, accepted.id, hold, committedRows);
     return { hold, jobId: accepted.id };
   };
   const expectExactlyImported = async (jobId: string, skuPrefix: string) => {
@@ -68,15 +69,15 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
     await dropRedisPrefix(REDIS_URL, prefix);
   });
 
-  it('SIGTERM: the worker ends the batch in hand, hands the job back and exits 0; another worker finishes it exactly', { timeout: 180_000 }, async () => {
+  it('SIGTERM: the worker ends the write in hand, hands the job back and exits 0; another worker finishes it exactly', { timeout: 180_000 }, async () => {
     const worker = await startWorkerProcess();
-    const { hold, jobId } = await startHeldImport('TERM');
+    const { hold, jobId } = await startHeldImport('TERM', 4000, 0);
 
     const signalledAt = Date.now();
     worker.child.kill('SIGTERM');
     await worker.waitForOutput(/SIGTERM received/);
     await startOtherWorker();
-    await hold.release(); // the batch in hand can now commit; the worker stops after it
+    await hold.release(); // the write in hand can now commit; the worker stops after it
 
     expect(await worker.exited, worker.output()).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(WORKER_SHUTDOWN_LIMIT_MS);
@@ -90,7 +91,7 @@ describe.skipIf(!available)('a worker stopped mid-import (PostgreSQL + Redis, re
 
   it(`SIGKILL: another worker takes the job over within 1.5 × JOB_LOCK_TIMEOUT_MS (${TAKEOVER_MS} ms) and finishes it exactly`, { timeout: 180_000 }, async () => {
     const worker = await startWorkerProcess();
-    const { hold, jobId } = await startHeldImport('KILL');
+    const { hold, jobId } = await startHeldImport('KILL', 24000, 20_000);
     await startOtherWorker();
 
     const killedAt = Date.now();
