@@ -247,12 +247,12 @@ async function importThroughServer(
     while ((await unindexed()) > 0) await sleep(100);
     indexCaughtUpSeconds = (performance.now() - completed) / 1000;
   }
-  const data = terminal?.data ?? {};
+  const data = terminal.data;
   return {
     ...run,
     rows: file.rows,
     seconds,
-    status: terminal?.event ?? 'no terminal event',
+    status: terminal.event,
     peakRssMb: Math.round(peakRss / 1024),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),

@@ -69,10 +69,10 @@ export const FIRST_BATCH_ROWS = 20_000;
  */
 const BATCH_BYTES_PER_ROW = 400;
 /**
- * The sink writes its staged batches together every this many rows, each SKU once, in one
+ * PostgreSQL writes its staged batches together every this many rows, each SKU once, in one
  * transaction with the last batch's checkpoint: the fewer the writes, the fewer SKUs repeated
- * across them written twice, index walks and commits (docs/imports.md, "Writes"); a crash
- * redoes, a cancel waits for, and an API write on SQLite may wait for, one write (~2–3 s here).
+ * across them written twice and index walks (docs/imports.md, "PostgreSQL"); a crash redoes, and
+ * a cancel waits for, one write (~2–3 s here). SQLite writes each batch.
  */
 export const MERGE_ROWS = 200_000;
 /** Rejected rows stored per job (the invalid count itself is never capped). */
@@ -188,7 +188,8 @@ class ImportRun {
   private storedErrors: number;
   private lastProgressAt = 0;
   private committedAny = false;
-  private closedAny = false;
+  /** Rows the batch being filled takes: the first batch's size until it is closed. */
+  private batchRows: number;
   /** Milliseconds of the current push spent in take (validating and batching). */
   private validating = 0;
 
@@ -202,6 +203,7 @@ class ImportRun {
     private readonly sizing: BatchSizing,
     private readonly gzip: boolean,
   ) {
+    this.batchRows = sizing.first;
     this.reader = new CsvReader(state.checkpoint_offset, state.checkpoint_line);
     this.storedErrors = Math.min(state.invalid, MAX_STORED_ERRORS_PER_JOB);
     this.fileBytesRead = state.bytes_processed;
@@ -293,13 +295,13 @@ class ImportRun {
       }
       batch.latest.set(result.key, result);
     }
-    if (batch.rows >= (this.closedAny ? this.sizing.rows : this.sizing.first)) this.closeBatch(false);
+    if (batch.rows >= this.batchRows) this.closeBatch(false);
   }
 
   private closeBatch(final: boolean): void {
     const open = this.batch;
     this.batch = newBatch();
-    this.closedAny = true;
+    this.batchRows = this.sizing.rows;
     this.closed.push({
       sinkBatch: {
         rows: open.rows,
