@@ -51,10 +51,13 @@ describe.skipIf(!chromiumAvailable())('Webhooks view in Chromium', { timeout: 60
     await add.click();
     const dialog = page.getByRole('dialog', { name: 'Add endpoint' });
     await dialog.waitFor();
-    expect(await dialog.getByLabel('Endpoint URL').evaluate((input) => input === input.ownerDocument.activeElement)).toBe(true);
+    // The dialog moves focus in an effect after it renders, and gives it back in the cleanup after
+    // it is gone: wait for each move rather than read focus once (CI saw the read come first).
+    const focused = (element: Locator) => element.evaluate((node) => node === node.ownerDocument.activeElement);
+    await expect.poll(() => focused(dialog.getByLabel('Endpoint URL')), { timeout: 10_000, interval: 50 }).toBe(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    expect(await add.evaluate((button) => button === button.ownerDocument.activeElement)).toBe(true);
+    await expect.poll(() => focused(add), { timeout: 10_000, interval: 50 }).toBe(true);
   });
 
   it('shows the server’s refusal of a link-local URL at the field, then adds the receiver', async () => {
