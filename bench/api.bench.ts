@@ -230,7 +230,7 @@ async function preparePostgres(): Promise<Store> {
       );
       // The search index as the indexer would leave it (the same lower-cased texts).
       await admin.query(`insert into product_search (product_id, text)
-        select id, lower(sku || E'\\n' || name || E'\\n' || coalesce(description, '')) from products`);
+        select id, lower(replace(sku, E'\\n', E'\\r') || E'\\n' || replace(name, E'\\n', E'\\r') || E'\\n' || coalesce(description, '')) from products`);
       await admin.query('insert into product_search_name (product_id, name) select id, lower(name) from products');
       await admin.query(`set maintenance_work_mem = '256MB'`);
       for (const index of indexes) await admin.query(index.definition);

@@ -1,35 +1,53 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Tables } from './database.schema.js';
-import { JOB_RUNNING, type IndexBatchResult, type SearchIndex } from './search-index.js';
+import { JOB_RUNNING, type IndexBatchResult, type SearchIndex, type SearchScope } from './search-index.js';
 import { escapeLike } from './sql-fragments.js';
 
 // PostgreSQL's search index: product_search(product_id, text) holding lower(text) and
 // product_search_name(product_id, name) holding lower(name), each with a pg_trgm GIN index (the
 // same lower() ILIKE applies), and product_search_queue holding the ids to (re)index.
+//
+// `text` is lower(sku ‖ '\n' ‖ name ‖ '\n' ‖ description) with the SKU's and the name's own line
+// ends written as '\r' (migration 0014), so its first two '\n' separate the fields, and a term
+// (without a line end) after both of them is in the description.
+
+/**
+ * Where each scope's term is looked for: an index table, its column, and what the hit's LIKE
+ * pattern puts before the term. `text` holds line ends changed (see above): a term's line ends
+ * match any character there, and its hits are then checked on the row (exact: false).
+ */
+const SCOPE_LOOKUPS = {
+  any: { table: sql`product_search`, column: sql`s.text`, before: '%', fields: ['p.sku', 'p.name', 'p.description'], lineEndsChanged: true },
+  name: { table: sql`product_search_name`, column: sql`s.name`, before: '%', fields: ['p.name'], lineEndsChanged: false },
+  description: { table: sql`product_search`, column: sql`s.text`, before: '%\n%\n%', fields: ['p.description'], lineEndsChanged: true },
+} satisfies Record<SearchScope, { table: RawBuilder<unknown>; column: RawBuilder<unknown>; before: string; fields: string[]; lineEndsChanged: boolean }>;
+
+const LINE_ENDS = /[\n\r]/g;
 
 /**
  * containsInsensitive from the dialect: the check of rows not indexed yet. The index's answer
- * for the rest is exactly that check, for a term without a newline (see candidates).
+ * for the rest is exactly that check, for a term without a line end (see candidates).
  */
 type ContainsInsensitive = (column: string, term: string) => Expression<SqlBool>;
 
 export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): SearchIndex {
   return {
     async candidates(_db, term, scope) {
-      // `text` is lower(sku || '\n' || name || '\n' || description) and ILIKE (in a multi-byte
-      // encoding) is lower(value) LIKE lower(pattern); lower() maps character by character (libc;
-      // ICU's one contextual rule, final sigma, sees a newline as the end of a word either way), so
-      // for a term without a newline `text LIKE lower(%term%)` is exactly "sku, name or description
-      // ILIKE %term%": indexed rows need no second check. product_search_name's `name` is
-      // lower(name): a hit is exactly "name ILIKE %term%", newline or not. Rows in the queue (never
+      // ILIKE (in a multi-byte encoding) is lower(value) LIKE lower(pattern); lower() maps
+      // character by character (libc; ICU's one contextual rule, final sigma, sees a line end as
+      // the end of a word either way), so for a term without a line end `text LIKE lower(%term%)`
+      // is exactly "sku, name or description ILIKE %term%", and `text LIKE lower(%\n%\n%term%)`
+      // "description ILIKE %term%": indexed rows need no second check. A hit in
+      // product_search_name's lower(name) is exactly "name ILIKE %term%". Rows in the queue (never
       // indexed, or changed since) have stale entries, if any: they are checked on the row — all of
       // them while no job runs, only those the index finds while one does (search-index.ts). The GIN
-      // indexes serve terms of 3+ characters; shorter ones scan the folded text until enough rows
-      // are found (a count stops at 10,001).
-      const pattern = `%${escapeLike(term)}%`;
-      const fields = scope === 'name' ? ['p.name'] : ['p.sku', 'p.name', 'p.description'];
-      const onRow = sql`(${sql.join(fields.map((column) => containsInsensitive(column, term)), sql` or `)})`;
-      const [table, column] = scope === 'name' ? [sql`product_search_name`, sql`s.name`] : [sql`product_search`, sql`s.text`];
+      // indexes serve terms of 3+ characters (pg_trgm takes the pattern's trigrams, line ends
+      // aside); shorter ones scan the folded text until enough rows are found (a count stops at 10,001).
+      const { table, column, before, fields, lineEndsChanged } = SCOPE_LOOKUPS[scope];
+      const escaped = escapeLike(term);
+      const loosened = lineEndsChanged ? escaped.replace(LINE_ENDS, '_') : escaped;
+      const pattern = `${before}${loosened}%`;
+      const onRow = sql`(${sql.join(fields.map((field) => containsInsensitive(field, term)), sql` or `)})`;
       const hit = sql`${column} like lower(${pattern}) escape '\\'`;
       // Hits whose row is not queued are the answer. Queued rows (their entries may be stale): while
       // no job runs, each is checked on the row; while one runs, only those the index finds (the
@@ -46,7 +64,7 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
         membership: sql<SqlBool>`products.id = any(array(${matchingIds}))`,
-        exact: scope === 'name' || !term.includes('\n'),
+        exact: loosened === escaped,
         readsEveryRow: [...term].length < 3,
       };
     },
@@ -120,7 +138,7 @@ async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number>
 function writeEntries(ids: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`written as (
       insert into product_search (product_id, text)
-      select p.id, lower(p.sku || E'\\n' || p.name || E'\\n' || coalesce(p.description, ''))
+      select p.id, lower(replace(p.sku, E'\\n', E'\\r') || E'\\n' || replace(p.name, E'\\n', E'\\r') || E'\\n' || coalesce(p.description, ''))
         from products p where p.id = any(array(${ids}))
         order by p.id
       on conflict (product_id) do update set text = excluded.text

@@ -36,10 +36,14 @@ const TEXT_END = '\n\n';
 
 type Vocabulary = 'product_search_vocab' | 'product_search_name_vocab';
 
-/** The index's tables for each scope: the FTS5 table and its vocabulary (its trigrams, sorted). */
+/**
+ * The index's tables for each scope: the FTS5 table and its vocabulary (its trigrams, sorted). A
+ * description's trigrams are found in the whole text's (every candidate is checked on the row).
+ */
 const TABLES: Record<SearchScope, { index: string; vocabulary: Vocabulary }> = {
   any: { index: 'product_search', vocabulary: 'product_search_vocab' },
   name: { index: 'product_search_name', vocabulary: 'product_search_name_vocab' },
+  description: { index: 'product_search', vocabulary: 'product_search_vocab' },
 };
 
 const quoted = (trigram: string) => `"${trigram.replace(/"/g, '""')}"`;

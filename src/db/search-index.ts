@@ -41,8 +41,8 @@ export interface SearchCandidates {
   membership: Expression<SqlBool>;
   /**
    * Every row yielded holds the term where the scope says (`any`: its sku, name or description,
-   * the `q` filter; `name`: its name, the `name` filter), as containsInsensitive decides: that
-   * filter needs no further check (the others still do).
+   * the `q` filter; `name` and `description`: that field, its filter), as containsInsensitive
+   * decides: that filter needs no further check (the others still do).
    */
   exact: boolean;
   /**
@@ -52,8 +52,8 @@ export interface SearchCandidates {
   readsEveryRow: boolean;
 }
 
-/** Where a term is looked for: in any searchable field (`q`), or in the name alone (`name`). */
-export type SearchScope = 'any' | 'name';
+/** Where a term is looked for: in any searchable field (`q`), or in one field alone (its filter). */
+export type SearchScope = 'any' | 'name' | 'description';
 
 export interface SearchIndex {
   /**

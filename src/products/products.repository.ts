@@ -88,26 +88,24 @@ function applyOrder<O>(query: ProductQuery<O>, { sort, order }: ProductOrder): P
  */
 export const TEXT_SEARCH_COUNT_LIMIT = 10_000;
 
+/** The filter each scope answers. */
+const FILTER_OF_SCOPE = { any: 'q', name: 'name', description: 'description' } as const satisfies Record<SearchScope, keyof ProductFilter>;
+
 /**
  * The text filter the index answers: the longest term (the most trigrams: the fewest candidates),
  * `name` first among equals, from the names' own index (fewer candidates than any field's).
  */
-function indexedSearch({ q, name, description }: ProductFilter): { term: string; scope: SearchScope } | undefined {
-  const searches: { term: string | undefined; scope: SearchScope }[] = [
-    { term: name, scope: 'name' },
-    { term: q, scope: 'any' },
-    { term: description, scope: 'any' },
-  ];
+function indexedSearch(filter: ProductFilter): { term: string; scope: SearchScope } | undefined {
+  const scopes: SearchScope[] = ['name', 'any', 'description'];
+  const searches = scopes.map((scope) => ({ term: filter[FILTER_OF_SCOPE[scope]], scope }));
   const found = searches.filter((search): search is { term: string; scope: SearchScope } => Boolean(search.term));
   // A stable sort: equal lengths keep the order above.
   return found.sort((a, b) => b.term.length - a.term.length)[0];
 }
 
 /** The filter left to check on the candidates: without the one they answer exactly, if any. */
-function filterLeft(filter: ProductFilter, { term, scope }: { term: string; scope: SearchScope }, exact: boolean): ProductFilter | null {
-  if (!exact) return null;
-  if (scope === 'name') return { ...filter, name: undefined };
-  return term === filter.q ? { ...filter, q: undefined } : null;
+function filterLeft(filter: ProductFilter, scope: SearchScope, exact: boolean): ProductFilter | null {
+  return exact ? { ...filter, [FILTER_OF_SCOPE[scope]]: undefined } : null;
 }
 
 type PageWindow = { offset: number; limit: number };
@@ -208,7 +206,7 @@ export async function listProducts(
   const searchComplete = !candidates || !(await searchIndex.skipsUnindexedRows(db));
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
   // the filter they answer is checked again unless their answer is already exactly it.
-  const rest = candidates && filterLeft(filter, search, candidates.exact);
+  const rest = candidates && filterLeft(filter, search.scope, candidates.exact);
   // A field filter keeps few of the candidates: those are better looked up (see membership).
   const narrowed = !candidates
     ? base

@@ -16,7 +16,7 @@ import { openTestDatabase, type TestDatabase } from '../support/test-app.js';
 /** Characters that trip searches: case variants beyond ASCII, LIKE and GLOB wildcards, escapes. */
 const ALPHABET = [
   ...'abcABC xyz',
-  ...'%_\\*?[]\n',
+  ...'%_\\*?[]\n\r',
   ...'éÉèß',
   'ẞ', 'İ', 'ı', 'Σ', 'σ', 'ς', '\u212A', 'k', 'K', 'Ω', '\u2126', 'ω', 'ж', 'Ж', '日本', '😀',
   // The last code point: no range of the index's sorted trigrams ends after a term ending in it.

@@ -11,6 +11,7 @@ import * as createProductSearch from './0010_create_product_search.js';
 import * as indexProductPrice from './0011_index_product_price.js';
 import * as spreadProductCounts from './0012_spread_product_counts.js';
 import * as indexNamesAndShortTerms from './0013_index_names_and_short_terms.js';
+import * as separateSearchFields from './0014_separate_search_fields.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0011_index_product_price': indexProductPrice,
   '0012_spread_product_counts': spreadProductCounts,
   '0013_index_names_and_short_terms': indexNamesAndShortTerms,
+  '0014_separate_search_fields': separateSearchFields,
 };
