@@ -13,13 +13,17 @@ const pgTypes = {
 };
 
 /**
- * Settings of every connection. jit off: this app's statements are short (a page, a count that
- * stops at 10,001, an import's batch), but a walk of a million-row index is costed above
- * jit_above_cost, and compiling it took 6–100 ms for a 2.5 ms read (`q=window&active=true&sort=price`
- * at 1M: 9–99 ms with JIT, 2.5 ms without).
+ * Settings of every connection, for statements that are short (a page, a count that stops at
+ * 10,001, an import's batch):
+ * - jit off: a walk of a million-row index is costed above jit_above_cost, and compiling it took
+ *   6–100 ms for a 2.5 ms read (`q=window&active=true&sort=price` at 1M: 9–99 ms with JIT, 2.5 ms without);
+ * - no parallel workers: starting them takes ~25 ms, and a bounded count then ran on 3 processes
+ *   sharing the cores with the requests beside it (`q=window&active=true`'s count: 173–209 ms with
+ *   2 workers, 64–67 ms without). No statement of ours reads enough rows to gain from them.
  */
 function connectionOptions(config: PostgresConfig): string {
-  return ['-c jit=off', ...(config.schema ? [`-c search_path=${config.schema}`] : [])].join(' ');
+  const settings = ['jit=off', 'max_parallel_workers_per_gather=0', ...(config.schema ? [`search_path=${config.schema}`] : [])];
+  return settings.map((setting) => `-c ${setting}`).join(' ');
 }
 
 export function createPostgresPool(config: PostgresConfig, max = 10): pg.Pool {

@@ -21,14 +21,13 @@ export function postgresDialect(config: PostgresConfig): SqlDialect {
       // Inside a caller's transaction a setting would outlive the read: leave the plan alone there.
       if (db.isTransaction) return read(db);
       return db.transaction().execute(async (trx) => {
-        // Parallel workers take ~25 ms to start, for a walk that finds its page in a few ms. No
-        // bitmap scan either (it yields rows out of order): estimating 1 match in a million from
+        // Nor bitmap scans, which yield rows out of order: estimating 1 match in a million from
         // ANALYZE's sample, the planner gathered every priced product by one and sorted them
         // (1.8 s) instead of walking the price index (3 ms). (enable_sort = off would also make
-        // the page's read by id walk the name index: 2.8 s.)
+        // the page's read by id walk the name index: 2.8 s.) Parallel workers: off on every
+        // connection (connection.postgres.ts).
         await sql`set local enable_seqscan = off`.execute(trx);
         await sql`set local enable_bitmapscan = off`.execute(trx);
-        await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
         return read(trx);
       });
     },
