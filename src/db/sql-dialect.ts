@@ -22,7 +22,8 @@ export interface SqlDialect {
   /**
    * Runs `read`, whose queries filter rows the planner cannot estimate (a text search's `ILIKE`)
    * while walking an order's index, so that it keeps walking. PostgreSQL: in a transaction without
-   * sequential or bitmap scans: guessing a few dozen matches of a million, its planner scanned and sorted the whole table instead (1.0–1.8 s for `q=window&active=true&sort=price&order=desc`,
+   * sequential or bitmap scans: guessing a few dozen matches of a million, its planner scanned
+   * and sorted the whole table instead (1.0–1.8 s for `q=window&active=true&sort=price&order=desc`,
    * which finds its page a few thousand rows into the price index). SQLite: as it is.
    */
   walkingIndexOrder<T>(db: Executor, read: (db: Executor) => Promise<T>): Promise<T>;
