@@ -46,7 +46,7 @@ describeEachDialect('POST /api/upload (%s)', (dialect) => {
     const done = await waitForJob(test.app, accepted.id);
     expect(done).toMatchObject({ status: 'completed', percent: 100, rows_processed: 50, inserted: 50, invalid: 0, bytes_processed: Buffer.byteLength(content) });
     // A completed import's file is no longer kept (it is removed just after the job is marked completed).
-    await expect.poll(() => uploadedFiles(test).filter((name) => name.startsWith(accepted.id)), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => uploadedFiles(test).filter((name) => name.startsWith(accepted.id))).toEqual([]);
   });
 
   it('takes a raw text/csv body with ?filename=', async () => {

@@ -80,7 +80,7 @@ describeEach('queue metrics ($name)', await queueBackends(), (backend) => {
     if (backend.name === 'bullmq') {
       // BullMQ keeps a run that threw for a retry after a backoff, then runs it again.
       await expect.poll(async () => sample(await text(), 'job_queue_jobs{state="delayed"}'), { interval: 20 }).toBe(1);
-      await expect.poll(() => runs.releases.has(failed), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => runs.releases.has(failed)).toBe(true);
       runs.releases.get(failed)!('finished');
     }
     await expect.poll(async () => sample(await text(), 'job_queue_jobs{state="active"}')).toBe(0);
@@ -110,7 +110,7 @@ describe.skipIf(!(await redisAvailable()))('stalled jobs (BullMQ)', () => {
       expect(sample(await registry.metrics(), 'job_stalled_total')).toBe(0);
       // What a dead worker leaves: an active job whose lock nobody renews.
       await redis.del(`${prefix}:jobs:${jobId}:lock`);
-      await expect.poll(async () => sample(await registry.metrics(), 'job_stalled_total'), { timeout: 10_000 }).toBe(1);
+      await expect.poll(async () => sample(await registry.metrics(), 'job_stalled_total')).toBe(1);
     } finally {
       await consumer.close();
       await queue.close();
@@ -151,7 +151,7 @@ describe.skipIf(!(await redisAvailable()))('queue metrics while Redis is down', 
 
       // Nothing was saved: the restarted server has an empty queue.
       server = await startRedisServer(port);
-      await expect.poll(async () => sample(await registry.metrics(), 'job_queue_jobs{state="waiting"}'), { timeout: 10_000 }).toBe(0);
+      await expect.poll(async () => sample(await registry.metrics(), 'job_queue_jobs{state="waiting"}')).toBe(0);
     } finally {
       await queue.close();
       server.kill('SIGKILL');

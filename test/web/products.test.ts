@@ -54,16 +54,12 @@ async function api<T>(web: WebApp, urlPath: string, init: { method?: string; bod
 
 const listed = async (web: WebApp, query = '') => (await api<ListedPage>(web, `/api/products?page_size=100${query}`)).body;
 
-/** Polls until the assertion holds; generous, because the machine is shared with other test runs. */
-const eventually = <T>(read: () => Promise<T> | T, options: { timeout?: number } = {}) =>
-  expect.poll(read, { timeout: options.timeout ?? 10_000, interval: 50 });
-
 /** The SKUs in the table's rows, in order (skeleton rows have none). */
 const shownSkus = (page: Page) => page.locator('.products-table tbody td.col-sku').allTextContents();
 
 /** Waits until the table shows exactly these SKUs (or, with a number, that many rows) and no request is pending. */
 async function expectRows(page: Page, expected: string[] | number): Promise<void> {
-  await eventually(async () => {
+  await expect.poll(async () => {
     if ((await page.locator('.products-table[aria-busy="true"]').count()) > 0) return null;
     const skus = await shownSkus(page);
     return typeof expected === 'number' ? skus.length : skus;
@@ -110,8 +106,8 @@ describe.skipIf(!available)('products view', () => {
   it('shows the first page with the total, then filters by search (one request per typed word), SKU prefix and status', async () => {
     await page.goto(`${web.url}/products`);
     await expectRows(page, CATALOG.slice(0, 20).map((product) => product.sku));
-    await eventually(() => page.locator('.products-count').textContent()).toBe('25 products');
-    await eventually(() => page.locator('.pagination-summary').textContent()).toBe('1–20 of 25 products');
+    await expect.poll(() => page.locator('.products-count').textContent()).toBe('25 products');
+    await expect.poll(() => page.locator('.pagination-summary').textContent()).toBe('1–20 of 25 products');
 
     const requests = productListRequests(page);
     await page.getByLabel('Search').pressSequentially('lamp');
@@ -129,7 +125,7 @@ describe.skipIf(!available)('products view', () => {
     await page.getByLabel('Status').selectOption('false');
     await expectRows(page, ['CHAIR-03', 'CHAIR-06', 'CHAIR-09', 'CHAIR-12']);
     expect(currentPath(page)).toBe('/products?active=false');
-    await eventually(() => page.locator('.products-count').textContent()).toBe('4 matching products');
+    await expect.poll(() => page.locator('.products-count').textContent()).toBe('4 matching products');
 
     await page.getByRole('button', { name: 'Clear filters' }).first().click();
     await expectRows(page, 20);
@@ -139,13 +135,13 @@ describe.skipIf(!available)('products view', () => {
   it('sorts by a column header, ascending then descending, with aria-sort', async () => {
     const nameHeader = page.getByRole('columnheader', { name: 'Name' });
     await nameHeader.getByRole('button').click();
-    await eventually(() => nameHeader.getAttribute('aria-sort')).toBe('ascending');
+    await expect.poll(() => nameHeader.getAttribute('aria-sort')).toBe('ascending');
     await expectRows(page, 20);
     expect((await page.locator('.products-table tbody td.col-name').first().textContent())).toBe('Chair A');
 
     await nameHeader.getByRole('button').click();
-    await eventually(() => nameHeader.getAttribute('aria-sort')).toBe('descending');
-    await eventually(() => page.locator('.products-table tbody td.col-name').first().textContent()).toBe('Table H');
+    await expect.poll(() => nameHeader.getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => page.locator('.products-table tbody td.col-name').first().textContent()).toBe('Table H');
     expect(currentPath(page)).toBe('/products?sort=name&order=desc');
   });
 
@@ -155,7 +151,7 @@ describe.skipIf(!available)('products view', () => {
     await page.getByRole('button', { name: 'Next page' }).click();
     await expectRows(page, CATALOG.slice(20).map((product) => product.sku));
     expect(currentPath(page)).toBe('/products?page=2');
-    await eventually(() => page.locator('.pagination-summary').textContent()).toBe('21–25 of 25 products');
+    await expect.poll(() => page.locator('.pagination-summary').textContent()).toBe('21–25 of 25 products');
 
     await page.getByLabel('Per page').selectOption('50');
     await expectRows(page, 25);
@@ -169,12 +165,12 @@ describe.skipIf(!available)('products view', () => {
     expect(await page.getByRole('columnheader', { name: 'Price' }).getAttribute('aria-sort')).toBe('descending');
 
     await page.getByLabel('Search').fill('chair');
-    await eventually(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
-    await eventually(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
+    await expect.poll(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
+    await expect.poll(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
 
     await page.getByRole('button', { name: 'SKU' }).click();
-    await eventually(() => currentPath(page)).toBe('/products?q=chair&sort=sku&order=asc');
-    await eventually(async () => (await shownSkus(page))[0]).toBe('CHAIR-01');
+    await expect.poll(() => currentPath(page)).toBe('/products?q=chair&sort=sku&order=asc');
+    await expect.poll(async () => (await shownSkus(page))[0]).toBe('CHAIR-01');
 
     await page.reload();
     await expectRows(page, 12);
@@ -183,31 +179,31 @@ describe.skipIf(!available)('products view', () => {
     expect(await page.getByLabel('Search').inputValue()).toBe('chair');
 
     await page.goBack();
-    await eventually(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
-    await eventually(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
+    await expect.poll(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
+    await expect.poll(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
     expect(await page.getByRole('columnheader', { name: 'Price' }).getAttribute('aria-sort')).toBe('descending');
 
     await page.goBack();
-    await eventually(() => currentPath(page)).toBe('/products?sort=price&order=desc&page=2');
+    await expect.poll(() => currentPath(page)).toBe('/products?sort=price&order=desc&page=2');
     await expectRows(page, ['LAMP-05', 'LAMP-04', 'LAMP-03', 'LAMP-02', 'LAMP-01']);
     expect(await page.getByLabel('Search').inputValue()).toBe('');
 
     await page.goForward();
-    await eventually(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
-    await eventually(() => page.getByLabel('Search').inputValue()).toBe('chair');
-    await eventually(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
+    await expect.poll(() => currentPath(page)).toBe('/products?q=chair&sort=price&order=desc');
+    await expect.poll(() => page.getByLabel('Search').inputValue()).toBe('chair');
+    await expect.poll(async () => (await shownSkus(page))[0]).toBe('CHAIR-12');
   });
 
   it('creates a product in the dialog, with the 422 messages next to their fields', async () => {
     await page.goto(`${web.url}/products?q=desk`);
-    await eventually(() => page.getByText('No products match these filters.').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('No products match these filters.').isVisible()).toBe(true);
 
     await page.getByRole('button', { name: 'Add product' }).click();
     const dialog = page.getByRole('dialog', { name: 'New product' });
     await dialog.getByLabel('SKU').fill('DESK-01');
     await dialog.getByLabel('Price').fill('12.345');
     await dialog.getByRole('button', { name: 'Create product' }).click();
-    await eventually(() => dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.getByLabel('Price').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.locator('.field-error').allTextContents()).toHaveLength(2);
     await runAxe(page); // the dialog, with its messages
@@ -216,8 +212,8 @@ describe.skipIf(!available)('products view', () => {
     await dialog.getByLabel('Price').fill('349.5');
     await dialog.getByLabel('Description').fill('Height adjustable');
     await dialog.getByRole('button', { name: 'Create product' }).click();
-    await eventually(() => dialog.isVisible()).toBe(false);
-    await eventually(() => page.getByRole('status').filter({ hasText: 'Created DESK-01.' }).count()).toBe(1);
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Created DESK-01.' }).count()).toBe(1);
     await expectRows(page, ['DESK-01']);
 
     const desk = (await listed(web, '&sku=desk')).items[0];
@@ -229,15 +225,15 @@ describe.skipIf(!available)('products view', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit DESK-01' });
     await dialog.getByLabel('SKU').fill('table-01');
     await dialog.getByRole('button', { name: 'Save changes' }).click();
-    await eventually(() => dialog.getByLabel('SKU').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => dialog.getByLabel('SKU').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.locator('.field-error').textContent()).toContain('already exists');
-    await eventually(() => page.locator(':focus').getAttribute('name')).toBe('sku'); // taken to the refused field
+    await expect.poll(() => page.locator(':focus').getAttribute('name')).toBe('sku'); // taken to the refused field
 
     await dialog.getByLabel('SKU').fill('DESK-02');
     await dialog.getByLabel('Name').fill('Sitting desk');
     await dialog.getByRole('button', { name: 'Save changes' }).click();
-    await eventually(() => dialog.isVisible()).toBe(false);
-    await eventually(() => page.locator('.products-table tbody td.col-name').first().textContent()).toBe('Sitting desk');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator('.products-table tbody td.col-name').first().textContent()).toBe('Sitting desk');
     expect((await listed(web, '&sku=desk')).items.map((item) => [item.sku, item.name])).toEqual([['DESK-02', 'Sitting desk']]);
   });
 
@@ -247,7 +243,7 @@ describe.skipIf(!available)('products view', () => {
     const lampSwitch = page.getByRole('switch', { name: 'Active: LAMP-01' });
     expect(await lampSwitch.isChecked()).toBe(true);
     await lampSwitch.click();
-    await eventually(async () => (await listed(web, '&sku=lamp-01')).items[0]?.active).toBe(false);
+    await expect.poll(async () => (await listed(web, '&sku=lamp-01')).items[0]?.active).toBe(false);
     expect(await lampSwitch.isChecked()).toBe(false);
 
     // Deleted behind the view's back: the PATCH is a 404, the switch goes back.
@@ -255,7 +251,7 @@ describe.skipIf(!available)('products view', () => {
     expect((await api(web, `/api/products/${lamp2.id}`, { method: 'DELETE' })).status).toBe(204);
     const lamp2Switch = page.getByRole('switch', { name: 'Active: LAMP-02' });
     await lamp2Switch.click();
-    await eventually(() => page.getByRole('alert').filter({ hasText: 'Could not deactivate LAMP-02' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Could not deactivate LAMP-02' }).count()).toBe(1);
     expect(await lamp2Switch.isChecked()).toBe(true);
   });
 
@@ -265,20 +261,20 @@ describe.skipIf(!available)('products view', () => {
     await page.getByRole('button', { name: 'Add product' }).focus();
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'New product' });
-    await eventually(() => page.locator(':focus').getAttribute('name')).toBe('sku');
+    await expect.poll(() => page.locator(':focus').getAttribute('name')).toBe('sku');
     for (let step = 0; step < 12; step += 1) {
       await page.keyboard.press('Tab');
       expect(await dialog.locator(':focus').count(), 'focus stays in the dialog').toBe(1);
     }
     await page.keyboard.press('Escape');
-    await eventually(() => dialog.isVisible()).toBe(false);
-    await eventually(() => page.locator(':focus').textContent()).toBe('Add product');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator(':focus').textContent()).toBe('Add product');
 
     const lampSwitch = page.getByRole('switch', { name: 'Active: LAMP-01' });
     const before = await lampSwitch.isChecked();
     await lampSwitch.focus();
     await page.keyboard.press('Space');
-    await eventually(async () => (await listed(web, '&sku=lamp-01')).items[0]?.active).toBe(!before);
+    await expect.poll(async () => (await listed(web, '&sku=lamp-01')).items[0]?.active).toBe(!before);
   });
 
   it('deletes one product after confirmation', async () => {
@@ -296,7 +292,7 @@ describe.skipIf(!available)('products view', () => {
     await expectRows(page, 8);
     await page.getByLabel('Select all products on this page').check();
     await page.getByLabel('Select TABLE-01').uncheck();
-    await eventually(() => page.getByText('7 products selected').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('7 products selected').isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Delete selected' }).click();
     await page.getByRole('dialog', { name: 'Delete 7 products?' }).getByRole('button', { name: 'Delete selected' }).click();
     await expectRows(page, ['TABLE-01']);
@@ -342,10 +338,10 @@ describe.skipIf(!available)('products view', () => {
     await confirm.click();
 
     const progress = page.getByRole('progressbar', { name: 'Deleting all products' });
-    await eventually(() => progress.isVisible()).toBe(true);
-    await eventually(() => progress.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
-    await eventually(() => page.getByText('Done: 17 products deleted.').isVisible()).toBe(true);
-    await eventually(() => page.getByText('No products yet.').isVisible()).toBe(true);
+    await expect.poll(() => progress.isVisible()).toBe(true);
+    await expect.poll(() => progress.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
+    await expect.poll(() => page.getByText('Done: 17 products deleted.').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('No products yet.').isVisible()).toBe(true);
     expect((await listed(web)).total).toBe(0);
     expect(pageErrors).toEqual([]);
   });
@@ -373,15 +369,15 @@ describe.skipIf(!available)('products view when the server goes away', () => {
     const [web, browser] = [fresh.web(), fresh.browser()];
     const page = await browser.newPage();
     await page.goto(`${web.url}/products`);
-    await eventually(() => page.getByText('No products yet.').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('No products yet.').isVisible()).toBe(true);
     await web.app.close();
 
     await page.getByLabel('Status').selectOption('true');
     const error = page.getByRole('alert').filter({ hasText: 'Something went wrong' });
-    await eventually(() => error.isVisible()).toBe(true);
+    await expect.poll(() => error.isVisible()).toBe(true);
     expect(await error.textContent()).toContain('The server cannot be reached');
     await error.getByRole('button', { name: 'Try again' }).click();
-    await eventually(() => error.isVisible()).toBe(true);
+    await expect.poll(() => error.isVisible()).toBe(true);
     expect(await page.locator('.products-table').count()).toBe(0);
   });
 });

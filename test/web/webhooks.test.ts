@@ -54,10 +54,10 @@ describe.skipIf(!chromiumAvailable())('Webhooks view in Chromium', { timeout: 60
     // The dialog moves focus in an effect after it renders, and gives it back in the cleanup after
     // it is gone: wait for each move rather than read focus once (CI saw the read come first).
     const focused = (element: Locator) => element.evaluate((node) => node === node.ownerDocument.activeElement);
-    await expect.poll(() => focused(dialog.getByLabel('Endpoint URL')), { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect.poll(() => focused(dialog.getByLabel('Endpoint URL'))).toBe(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => focused(add), { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect.poll(() => focused(add)).toBe(true);
   });
 
   it('shows the server’s refusal of a link-local URL at the field, then adds the receiver', async () => {
