@@ -29,6 +29,7 @@ import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
 import { skuKey } from '../src/products/products.rules.js';
 import { openRuntime } from '../src/runtime.js';
+import { INDEXED_TEXT_SQL } from '../src/db/search-index.postgres.js';
 import { rebuildSearchIndex } from '../src/search/search.reindex.js';
 import { COMMON_WORD, RARE_WORD, generateCatalog } from './catalog-generator.js';
 
@@ -229,8 +230,7 @@ async function preparePostgres(): Promise<Store> {
         copy,
       );
       // The search index as the indexer would leave it (the same lower-cased texts).
-      await admin.query(`insert into product_search (product_id, text)
-        select id, lower(replace(sku, E'\\n', E'\\r') || E'\\n' || replace(name, E'\\n', E'\\r') || E'\\n' || coalesce(description, '')) from products`);
+      await admin.query(`insert into product_search (product_id, text) select p.id, ${INDEXED_TEXT_SQL} from products p`);
       await admin.query('insert into product_search_name (product_id, name) select id, lower(name) from products');
       await admin.query(`set maintenance_work_mem = '256MB'`);
       for (const index of indexes) await admin.query(index.definition);

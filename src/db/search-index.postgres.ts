@@ -11,6 +11,9 @@ import { escapeLike } from './sql-fragments.js';
 // ends written as '\r' (migration 0014), so its first two '\n' separate the fields, and a term
 // (without a line end) after both of them is in the description.
 
+/** The text product_search holds for a product (aliased `p`), as above; bench/api.bench.ts seeds it the same way. */
+export const INDEXED_TEXT_SQL = `lower(replace(p.sku, E'\\n', E'\\r') || E'\\n' || replace(p.name, E'\\n', E'\\r') || E'\\n' || coalesce(p.description, ''))`;
+
 /**
  * Where each scope's term is looked for: an index table, its column, and what the hit's LIKE
  * pattern puts before the term. `text` holds line ends changed (see above): a term's line ends
@@ -144,7 +147,7 @@ async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number>
 function writeEntries(ids: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`written as (
       insert into product_search (product_id, text)
-      select p.id, lower(replace(p.sku, E'\\n', E'\\r') || E'\\n' || replace(p.name, E'\\n', E'\\r') || E'\\n' || coalesce(p.description, ''))
+      select p.id, ${sql.raw(INDEXED_TEXT_SQL)}
         from products p where p.id = any(array(${ids}))
         order by p.id
       on conflict (product_id) do update set text = excluded.text
