@@ -24,7 +24,7 @@ describeEachDialect('search index entries across migration 0014 on %s', (dialect
     store = await createTestStore(dialect);
     database = createDatabase(testConfig(store).database);
     const { db } = database;
-    const schema = dialect === 'postgres' ? (store.schema ?? undefined) : undefined;
+    const schema = store.schema ?? undefined;
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: schema });
     const before = await migrator.migrateTo('0013_index_names_and_short_terms');
     expect(before.error).toBeUndefined();
