@@ -10,6 +10,8 @@
 //   BENCH_REDIS_URL=redis://127.0.0.1:6379 (scaled: keys under a prefix of the run's own)
 //   BENCH_SEARCH_EVERY_MS=200  a search (q=velquo) this often during each import; 0: none, so the import
 //     is measured against its floor without that load (a search checks every row the indexer has not reached)
+//   BENCH_WRITE_EVERY_MS=500  a PATCH of one product this often during each import (an API write waits
+//     for the import's transaction on SQLite); 0: none
 //   BENCH_CPU_PROF=/some/dir  the servers run with --cpu-prof (a .cpuprofile per thread, job threads included)
 //
 // Each run's phase breakdown comes from the server's `job phases (ms)` log line (it runs at LOG_LEVEL=info;
@@ -58,6 +60,10 @@ interface ImportRun {
   searchP50: number;
   searchP99: number;
   searches: number;
+  /** A PATCH of one product every BENCH_WRITE_EVERY_MS during the import: median and slowest. */
+  writeP50: number;
+  writeMax: number;
+  writes: number;
   /** Seconds from the job's completion until a search (q=its SKU) found the file's last row. */
   findableSeconds: number;
   /** Seconds from the job's completion until no row waited for the search indexer (null: indexer off). */
@@ -79,6 +85,7 @@ interface Floor {
 /** The term the search prober asks for: two syllables of the generated vocabulary. */
 const SEARCH_TERM = 'velquo';
 const searchEveryMs = Number(process.env.BENCH_SEARCH_EVERY_MS ?? 200);
+const writeEveryMs = Number(process.env.BENCH_WRITE_EVERY_MS ?? 500);
 
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -161,17 +168,44 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] as number;
 }
 
-/** Latencies of GET `path` issued every `intervalMs` while `running()`. */
-async function probe(base: string, path: string, intervalMs: number, running: () => boolean): Promise<number[]> {
+type ProbeRequest = { method: 'GET' } | { method: 'PATCH'; headers: Record<string, string>; body: string };
+
+/** Latencies of `path` requested every `intervalMs` while `running()` (GET unless `options` says otherwise). */
+async function probe(
+  base: string,
+  path: string,
+  intervalMs: number,
+  running: () => boolean,
+  options: () => ProbeRequest = () => ({ method: 'GET' }),
+): Promise<number[]> {
   const latencies: number[] = [];
   while (running()) {
     const t0 = performance.now();
-    const response = await request(`${base}${path}`);
+    const response = await request(`${base}${path}`, options());
     await response.body.dump();
+    if (response.statusCode >= 300) throw new Error(`${path} answered ${response.statusCode}`);
     latencies.push(performance.now() - t0);
     await sleep(intervalMs);
   }
   return latencies.sort((a, b) => a - b);
+}
+
+/** Latencies of a PATCH of one product (created for it, outside the file's SKUs) every `intervalMs` while `running()`. */
+async function probeWrites(base: string, intervalMs: number, running: () => boolean): Promise<number[]> {
+  const created = await request(`${base}/api/products`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sku: `bench-write-probe-${randomBytes(4).toString('hex')}`, name: 'Write probe', price: '1.00' }),
+  });
+  const { id } = (await created.body.json()) as { id?: number };
+  if (created.statusCode !== 201 || id === undefined) throw new Error(`creating the write probe's product answered ${created.statusCode}`);
+  let cents = 100;
+  const patch = (): ProbeRequest => ({
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ price: ((cents++ % 10_000) / 100).toFixed(2) }),
+  });
+  return probe(base, `/api/products/${id}`, intervalMs, running, patch);
 }
 
 /**
@@ -219,6 +253,7 @@ async function importThroughServer(
   })();
   const listProber = probe(server.base, '/api/products?page_size=20&sort=name', 50, () => running);
   const searchProber = searchEveryMs > 0 ? probe(server.base, `/api/products?q=${SEARCH_TERM}`, searchEveryMs, () => running) : Promise.resolve([]);
+  const writeProber = writeEveryMs > 0 ? probeWrites(server.base, writeEveryMs, () => running) : Promise.resolve([]);
 
   const progress = await request(`${server.base}/api/progress/${accepted.job_id}`, { headers: { accept: 'text/event-stream' } });
   let buffer = '';
@@ -238,7 +273,7 @@ async function importThroughServer(
   const seconds = (performance.now() - started) / 1000;
   const completed = performance.now();
   running = false;
-  const [, sorted, searches] = await Promise.all([sampler, listProber, searchProber]);
+  const [, sorted, searches, writes] = await Promise.all([sampler, listProber, searchProber, writeProber]);
   progress.body.destroy();
   if (terminal?.event !== 'completed') throw new Error(`the import ended ${terminal?.event ?? 'without a terminal event'}: ${JSON.stringify(terminal?.data)}`);
   const findableSeconds = await secondsUntilFound(server.base, file.lastSku, completed);
@@ -260,6 +295,9 @@ async function importThroughServer(
     searchP50: percentile(searches, 0.5),
     searchP99: percentile(searches, 0.99),
     searches: searches.length,
+    writeP50: percentile(writes, 0.5),
+    writeMax: writes.at(-1) ?? NaN,
+    writes: writes.length,
     findableSeconds,
     indexCaughtUpSeconds,
     counts: `ins ${data.inserted} upd ${data.updated} unch ${data.unchanged} inv ${data.invalid}${data.error ? ` error: ${data.error}` : ''}`,
@@ -445,13 +483,13 @@ async function main(): Promise<void> {
   console.log(`\nImport benchmark — ${notes.join('; ')}; load average at end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(`Files: ${files.map((file) => `${file.rows} rows, ${(file.bytes / 1e6).toFixed(1)} MB`).join('; ')}\n`);
   console.log(
-    `| run | rows | seconds (202 -> terminal) | rows/s | × its floor | naive's time ÷ this | peak RSS MB | GET /api/products p50 / p99 ms (n) | q=${SEARCH_TERM} every ${searchEveryMs} ms p50 / p99 ms (n) | last row found by q after completion (s) | search index caught up after completion (s) | status / counts |`,
+    `| run | rows | seconds (202 -> terminal) | rows/s | × its floor | naive's time ÷ this | peak RSS MB | GET /api/products p50 / p99 ms (n) | q=${SEARCH_TERM} every ${searchEveryMs} ms p50 / p99 ms (n) | last row found by q after completion (s) | search index caught up after completion (s) | PATCH every ${writeEveryMs} ms p50 / max ms (n) | status / counts |`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const run of runs) {
     const { floorRatio, timesNaive } = comparisons(run, floors);
     console.log(
-      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searches === 0 ? '–' : `${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches})`} | ${run.findableSeconds.toFixed(2)} | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.status}: ${run.counts} |`,
+      `| ${run.label} | ${run.rows} | ${run.seconds.toFixed(2)} | ${Math.round(run.rows / run.seconds)} | ${floorRatio} | ${timesNaive} | ${run.peakRssMb} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} (${run.apiRequests}) | ${run.searches === 0 ? '–' : `${run.searchP50.toFixed(1)} / ${run.searchP99.toFixed(1)} (${run.searches})`} | ${run.findableSeconds.toFixed(2)} | ${run.indexCaughtUpSeconds === null ? 'indexer off' : run.indexCaughtUpSeconds.toFixed(1)} | ${run.writes === 0 ? '–' : `${run.writeP50.toFixed(1)} / ${run.writeMax.toFixed(1)} (${run.writes})`} | ${run.status}: ${run.counts} |`,
     );
   }
   console.log(
