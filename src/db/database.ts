@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import Cursor from 'pg-cursor';
 import type { DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
@@ -7,6 +7,7 @@ import { openSqliteConnection } from './connection.sqlite.js';
 import type { Tables } from './database.schema.js';
 import { postgresDialect } from './dialect.postgres.js';
 import { sqliteDialect } from './dialect.sqlite.js';
+import { SqliteDialectWaitingForLocks } from './sqlite-driver.js';
 import { withSqlDialect, type SqlDialect } from './sql-dialect.js';
 
 export type Db = Kysely<Tables>;
@@ -39,7 +40,7 @@ export function createDatabase(config: DatabaseConfig): Database {
   const { file, cacheKib } = config;
   const dialect = sqliteDialect(file, cacheKib);
   const open = (readonly: boolean) =>
-    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialect({ database: openSqliteConnection(file, { readonly, cacheKib }) }), dialect) });
+    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialectWaitingForLocks(openSqliteConnection(file, { readonly, cacheKib })), dialect) });
   return wrapDatabase(open(false), dialect, async (read) => {
     const reader = open(true);
     try {

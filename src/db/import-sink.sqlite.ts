@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
-import { openSqliteConnection } from './connection.sqlite.js';
+import { IMPORT_WAL_AUTOCHECKPOINT_PAGES, openSqliteConnection } from './connection.sqlite.js';
 import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type ImportSink, type SinkBatch, type SinkOptions } from './import-sink.js';
 
 // SQLite: set-based writes on a connection of the import's own. Each batch goes into a
@@ -24,13 +24,6 @@ import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type Import
 // 77–128 MB resident; in a file they are the kernel's page cache. `bench:import`, the code before
 // and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
 // time (docs/imports.md, "Memory").
-
-/**
- * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
- * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
- * fsync): 64 MiB saves ~3 s per 500k rows. The WAL file is reset at the next checkpoint.
- */
-const IMPORT_WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 /** The columns the search index holds. */
 const SEARCHED_COLUMNS = new Set(['sku', 'name', 'description']);
@@ -126,8 +119,11 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock 
       }
       checkpoint.committed();
     },
-    // Every batch is committed by its write.
-    flush: async () => undefined,
+    // Every batch is committed by its write. What the import left in the WAL is checkpointed here,
+    // on the import's thread, not by the next commit on the API's (connection.sqlite.ts).
+    flush: async () => {
+      clock.time('commit', () => connection.pragma('wal_checkpoint(PASSIVE)'));
+    },
     async close() {
       if (closed) return;
       closed = true;

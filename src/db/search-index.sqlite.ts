@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { openSqliteConnection } from './connection.sqlite.js';
+import { isSqliteBusy, openSqliteConnection } from './connection.sqlite.js';
 import type { Executor } from './database.schema.js';
 import { JOB_RUNNING, type SearchIndex, type SearchIndexWriter, type SearchScope } from './search-index.js';
 
@@ -216,9 +216,4 @@ function openSqliteIndexWriter(file: string, cacheKib: number | undefined): Sear
 /** Whether a product's search_dirty mark says the index holds an entry of it (to delete before writing the new one). */
 function hasEntry(searchDirty: number): boolean {
   return searchDirty !== 1;
-}
-
-function isSqliteBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }

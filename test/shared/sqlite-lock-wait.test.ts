@@ -1,0 +1,97 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteConnection } from '../../src/db/connection.sqlite.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrator.js';
+import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
+
+// An API write on SQLite that meets an import's transaction (another connection, on the job
+// thread) waits for it without blocking the event loop or the API's connection
+// (src/db/sqlite-driver.ts). Here a second connection plays the import: it holds the write lock
+// until the test commits it.
+
+describe("SQLite writes waiting for another connection's write lock", () => {
+  let store: TestStore | undefined;
+  let database: Database | undefined;
+  let importer: BetterSqlite3.Database | undefined;
+
+  afterEach(async () => {
+    if (importer?.inTransaction) importer.exec('rollback');
+    importer?.close();
+    await database?.close();
+    await store?.drop();
+  });
+
+  async function holdWriteLock() {
+    store = await createTestStore('sqlite');
+    const config = testConfig(store).database;
+    if (config.dialect !== 'sqlite') throw new Error('expected a SQLite store');
+    database = createDatabase(config);
+    const { db } = database;
+    await migrateToLatest(db);
+    const now = new Date().toISOString();
+    const { id } = await db
+      .insertInto('products')
+      .values({ sku: 'LOCKED', sku_key: 'locked', name: 'Before', description: null, active: 1, created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    importer = openSqliteConnection(config.file);
+    importer.pragma('busy_timeout = 0');
+    importer.exec('begin immediate');
+    importer.prepare(`insert into products (sku, sku_key, name, active, created_at, updated_at) values ('IMPORTED', 'imported', 'From the import', 1, ?, ?)`).run(now, now);
+    return { db, id };
+  }
+
+  /** Settles with the promise's outcome, or 'pending' when it has not settled by the next timer tick. */
+  async function stateOf(promise: Promise<unknown>): Promise<string> {
+    return Promise.race([promise.then(() => 'settled', () => 'failed'), new Promise<string>((resolve) => setTimeout(() => resolve('pending'), 50))]);
+  }
+
+  it('lets reads and timers run while an update waits, then applies it once the lock is free', async () => {
+    const { db, id } = await holdWriteLock();
+    const update = db.updateTable('products').set({ name: 'After' }).where('id', '=', id).execute();
+
+    // The event loop runs timers, and the same connection answers reads, while the update waits.
+    expect(await stateOf(update)).toBe('pending');
+    const read = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(read.name).toBe('Before');
+    expect(await stateOf(update)).toBe('pending');
+
+    importer?.exec('commit');
+    await update;
+    const names = await db.selectFrom('products').select(['sku', 'name']).orderBy('sku').execute();
+    expect(names).toEqual([
+      { sku: 'IMPORTED', name: 'From the import' },
+      { sku: 'LOCKED', name: 'After' },
+    ]);
+  });
+
+  it("starts a transaction once the lock is free, and reads the import's rows in it", async () => {
+    const { db, id } = await holdWriteLock();
+    const transaction = db.transaction().execute(async (trx) => {
+      const { count } = await trx.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+      await trx.updateTable('products').set({ name: `Saw ${count}` }).where('id', '=', id).execute();
+    });
+
+    expect(await stateOf(transaction)).toBe('pending');
+    expect(await sql<{ one: number }>`select 1 as one`.execute(db)).toEqual(expect.objectContaining({ rows: [{ one: 1 }] }));
+
+    importer?.exec('commit');
+    await transaction;
+    const row = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.name).toBe('Saw 2');
+  });
+
+  it('holds the write lock from the start of a transaction, so none meets the lock half-way', async () => {
+    const { db, id } = await holdWriteLock();
+    importer?.exec('commit');
+    await db.transaction().execute(async (trx) => {
+      // Before this transaction writes anything, another connection can no longer take the lock.
+      expect(() => importer?.exec('begin immediate')).toThrow(/locked|busy/i);
+      await trx.updateTable('products').set({ name: 'First' }).where('id', '=', id).execute();
+    });
+    const row = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.name).toBe('First');
+  });
+});
