@@ -94,4 +94,16 @@ describe("SQLite writes waiting for another connection's write lock", () => {
     const row = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.name).toBe('First');
   });
+
+  it('gives up with SQLITE_BUSY after 10 s, the connection still usable', async () => {
+    const { db, id } = await holdWriteLock();
+    const startedAt = performance.now();
+    await expect(db.updateTable('products').set({ name: 'Never' }).where('id', '=', id).execute()).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(10_000);
+
+    importer?.exec('commit');
+    await db.updateTable('products').set({ name: 'Later' }).where('id', '=', id).execute();
+    const row = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.name).toBe('Later');
+  });
 });
