@@ -14,12 +14,12 @@ export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'bu
 export const IMPORT_WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 /**
- * WAL pages before a connection of the API checkpoints (sqlite-driver.ts): more than an import's
- * commit leaves (its threshold plus a batch's pages), so that during an import its own connection,
- * on its own thread, checkpoints first. With SQLite's default (1,000 pages) the API's first commit
- * after each of the import's copied the import's pages on the API's thread: with a PATCH every
- * 500 ms during a 500k import, the list's p99 was 56–139 ms, and 15–24 ms with this. Without
- * imports, the API's own writes are checkpointed in fewer, larger passes.
+ * WAL pages before a connection of the API checkpoints while another connection writes
+ * (sqlite-driver.ts): more than an import's commit leaves (its threshold plus a batch's pages), so
+ * that during an import its own connection, on its own thread, checkpoints first. With SQLite's
+ * default (1,000 pages) the API's first commit after each of the import's copied the import's
+ * pages on the API's thread: with a PATCH every 500 ms during a 500k import, the list's p99 was
+ * 56–139 ms, and 15–28 ms with this.
  */
 export const API_WAL_AUTOCHECKPOINT_PAGES = 2 * IMPORT_WAL_AUTOCHECKPOINT_PAGES;
 

@@ -8,19 +8,23 @@ import { API_WAL_AUTOCHECKPOINT_PAGES, isSqliteBusy } from './connection.sqlite.
 //
 // better-sqlite3 is synchronous: with a busy timeout, such a write waited inside SQLite, and the
 // whole process with it. `BENCH_WRITE_EVERY_MS=500 npm run bench:import` (a PATCH every 500 ms
-// during a 500k SQLite import) measured PATCHes of p50 357–437 ms, and the list's p99 of 500–722 ms
-// against 13–14 ms without them: every request waited for the blocked loop. Here the connection's
+// during a 500k SQLite import) measured PATCHes of p50 338–537 ms, and the list's p99 of 500–850 ms
+// against 13–30 ms without them: every request waited for the blocked loop. Here the connection's
 // busy timeout is 0, and a statement SQLite answers SQLITE_BUSY is tried again a few milliseconds
 // later, the connection free for other queries meanwhile. That is safe only where the statement
 // changed nothing and no transaction holds state: an autocommit statement, or the BEGIN IMMEDIATE
 // that every transaction starts with (holding the write lock from its start, a transaction never
-// meets the lock half-way, where it could only fail). The connection also leaves the checkpoints
-// of an import's pages to the import (API_WAL_AUTOCHECKPOINT_PAGES).
+// meets the lock half-way, where it could only fail). While other connections write (an import), the
+// connection also leaves the checkpoints to them (API_WAL_AUTOCHECKPOINT_PAGES).
 
 /** How long a statement waits for the write lock, in all (the busy timeout the connection had). */
 const WAIT_FOR_LOCK_MS = 10_000;
 const FIRST_RETRY_MS = 2;
 const LONGEST_RETRY_MS = 50;
+/** SQLite's own autocheckpoint threshold, kept while no other connection writes. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
+/** How long after another connection's last commit this one still leaves checkpoints to it (an import commits every second or so). */
+const OTHERS_WRITING_MS = 10_000;
 
 /** A Kysely dialect over `database`, whose writes wait for the write lock asynchronously (above). */
 export class SqliteDialectWaitingForLocks extends SqliteDialect {
@@ -41,6 +45,10 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
   readonly #database: BetterSqlite3.Database;
   readonly #mutex = new Mutex();
   readonly #connection: DatabaseConnection;
+  #checkpointPages = DEFAULT_AUTOCHECKPOINT_PAGES;
+  /** PRAGMA data_version as last read: it changes when another connection commits. */
+  #dataVersion = 0;
+  #othersCommittedAt = -Infinity;
 
   constructor(database: BetterSqlite3.Database) {
     super({ database });
@@ -53,7 +61,8 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
 
   override async init(): Promise<void> {
     this.#database.pragma('busy_timeout = 0');
-    this.#database.pragma(`wal_autocheckpoint = ${API_WAL_AUTOCHECKPOINT_PAGES}`);
+    this.#database.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    this.#dataVersion = this.#readDataVersion();
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
@@ -92,8 +101,33 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
   #execute<R>({ sql, parameters }: CompiledQuery): QueryResult<R> {
     const statement = this.#database.prepare(sql);
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
+    if (!this.#database.inTransaction || sql === 'commit') this.#chooseCheckpointThreshold();
     const { changes, lastInsertRowid } = statement.run(parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  }
+
+  /**
+   * Before a statement that may commit (SQLite checkpoints, when due, right after a commit): while
+   * another connection has committed lately, a threshold above what an import leaves in the WAL,
+   * so that the import checkpoints its own pages on its own thread; else SQLite's default, so that
+   * the API's own writes are checkpointed in small passes (500k products, 6,000 single-row updates:
+   * max 27 ms each, where a 128 MiB threshold made one of them take 424 ms).
+   */
+  #chooseCheckpointThreshold(): void {
+    const version = this.#readDataVersion();
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#othersCommittedAt = performance.now();
+    }
+    const othersWriting = performance.now() - this.#othersCommittedAt < OTHERS_WRITING_MS;
+    const pages = othersWriting ? API_WAL_AUTOCHECKPOINT_PAGES : DEFAULT_AUTOCHECKPOINT_PAGES;
+    if (pages === this.#checkpointPages) return;
+    this.#database.pragma(`wal_autocheckpoint = ${pages}`);
+    this.#checkpointPages = pages;
+  }
+
+  #readDataVersion(): number {
+    return this.#database.pragma('data_version', { simple: true }) as number;
   }
 
   async *#stream<R>({ sql, parameters, query }: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {

@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteConnection } from '../../src/db/connection.sqlite.js';
+import { API_WAL_AUTOCHECKPOINT_PAGES, openSqliteConnection } from '../../src/db/connection.sqlite.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
@@ -105,5 +105,24 @@ describe("SQLite writes waiting for another connection's write lock", () => {
     await db.updateTable('products').set({ name: 'Later' }).where('id', '=', id).execute();
     const row = await db.selectFrom('products').select('name').where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.name).toBe('Later');
+  });
+
+  it("leaves checkpoints to another connection for 10 s after that connection's last commit", async () => {
+    const { db, id } = await holdWriteLock();
+    const threshold = async () => (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint;
+    const write = (name: string) => db.updateTable('products').set({ name }).where('id', '=', id).execute();
+
+    // The product was written before the other connection's commit: SQLite's default.
+    expect(await threshold()).toBe(1000);
+    importer?.exec('commit');
+    await write('While the import writes');
+    expect(await threshold()).toBe(API_WAL_AUTOCHECKPOINT_PAGES);
+
+    const lastCommitSeenAt = performance.now();
+    await expect.poll(async () => {
+      await write(`Quiet for ${Math.round(performance.now() - lastCommitSeenAt)} ms`);
+      return threshold();
+    }, { timeout: 15_000, interval: 500 }).toBe(1000);
+    expect(performance.now() - lastCommitSeenAt).toBeGreaterThanOrEqual(10_000);
   });
 });
