@@ -101,17 +101,19 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
   #execute<R>({ sql, parameters }: CompiledQuery): QueryResult<R> {
     const statement = this.#database.prepare(sql);
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
-    if (!this.#database.inTransaction || sql === 'commit') this.#chooseCheckpointThreshold();
+    if (!this.#database.inTransaction) this.#chooseCheckpointThreshold();
     const { changes, lastInsertRowid } = statement.run(parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 
   /**
-   * Before a statement that may commit (SQLite checkpoints, when due, right after a commit): while
-   * another connection has committed lately, a threshold above what an import leaves in the WAL,
-   * so that the import checkpoints its own pages on its own thread; else SQLite's default, so that
-   * the API's own writes are checkpointed in small passes (500k products, 6,000 single-row updates:
-   * max 27 ms each, where a 128 MiB threshold made one of them take 424 ms).
+   * Before an autocommit write or a transaction's BEGIN IMMEDIATE (SQLite checkpoints, when due,
+   * right after a commit, and no other connection commits inside a transaction of ours, which holds
+   * the write lock throughout): while another connection has committed lately, a threshold above
+   * what an import leaves in the WAL, so that the import checkpoints its own pages on its own
+   * thread; else SQLite's default, so that the API's own writes are checkpointed in small passes
+   * (500k products, 6,000 single-row updates: max 27 ms each, where a 128 MiB threshold made one of
+   * them take 424 ms).
    */
   #chooseCheckpointThreshold(): void {
     const version = this.#readDataVersion();

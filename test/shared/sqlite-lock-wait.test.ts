@@ -2,9 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API_WAL_AUTOCHECKPOINT_PAGES, openSqliteConnection } from '../../src/db/connection.sqlite.js';
-import { createDatabase, type Database } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrator.js';
-import { createTestStore, testConfig, type TestStore } from '../support/test-app.js';
+import { openTestDatabase, testConfig, type TestDatabase } from '../support/test-app.js';
 
 // An API write on SQLite that meets an import's transaction (another connection, on the job
 // thread) waits for it without blocking the event loop or the API's connection
@@ -12,24 +10,20 @@ import { createTestStore, testConfig, type TestStore } from '../support/test-app
 // until the test commits it.
 
 describe("SQLite writes waiting for another connection's write lock", () => {
-  let store: TestStore | undefined;
-  let database: Database | undefined;
+  let opened: TestDatabase | undefined;
   let importer: BetterSqlite3.Database | undefined;
 
   afterEach(async () => {
     if (importer?.inTransaction) importer.exec('rollback');
     importer?.close();
-    await database?.close();
-    await store?.drop();
+    await opened?.close();
   });
 
   async function holdWriteLock() {
-    store = await createTestStore('sqlite');
-    const config = testConfig(store).database;
+    opened = await openTestDatabase('sqlite');
+    const config = testConfig(opened.store).database;
     if (config.dialect !== 'sqlite') throw new Error('expected a SQLite store');
-    database = createDatabase(config);
-    const { db } = database;
-    await migrateToLatest(db);
+    const { db } = opened.database;
     const now = new Date().toISOString();
     const { id } = await db
       .insertInto('products')
@@ -124,5 +118,15 @@ describe("SQLite writes waiting for another connection's write lock", () => {
       return threshold();
     }, { timeout: 15_000, interval: 500 }).toBe(1000);
     expect(performance.now() - lastCommitSeenAt).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it("leaves checkpoints to another connection in a transaction begun after that connection's commit", async () => {
+    const { db, id } = await holdWriteLock();
+    const threshold = async () => (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint;
+    importer?.exec('commit');
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('products').set({ name: 'In a transaction' }).where('id', '=', id).execute();
+    });
+    expect(await threshold()).toBe(API_WAL_AUTOCHECKPOINT_PAGES);
   });
 });

@@ -56,6 +56,7 @@ export function testConfig(store: TestStore, env: Record<string, string> = {}): 
 /** A migrated database in a fresh store, without the app; `close()` closes it and drops the store. */
 export interface TestDatabase {
   database: Database;
+  store: TestStore;
   close(): Promise<void>;
 }
 
@@ -71,6 +72,7 @@ export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> 
   }
   return {
     database,
+    store,
     async close() {
       await database.close();
       await store.drop();
