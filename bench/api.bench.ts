@@ -67,6 +67,7 @@ const ALL_CASES: { name: string; query: string }[] = [
   { name: 'q 1 character ("x")', query: 'q=x' },
   { name: 'q 1 character, in most rows ("e")', query: 'q=e' },
   { name: `q + active + sort price desc`, query: `q=${COMMON_WORD}&active=true&sort=price&order=desc` },
+  { name: `q + inactive`, query: `q=${COMMON_WORD}&active=false` },
   { name: `q rare + sort name`, query: `q=${RARE_WORD}&sort=name` },
   { name: `name filter ("${COMMON_WORD}")`, query: `name=${COMMON_WORD}` },
   { name: 'name filter, 2 characters ("wi")', query: 'name=wi' },
@@ -230,7 +231,7 @@ async function preparePostgres(): Promise<Store> {
         copy,
       );
       // The search index as the indexer would leave it (the same lower-cased texts).
-      await admin.query(`insert into product_search (product_id, text) select p.id, ${INDEXED_TEXT_SQL} from products p`);
+      await admin.query(`insert into product_search (product_id, text, active) select p.id, ${INDEXED_TEXT_SQL}, p.active from products p`);
       await admin.query('insert into product_search_name (product_id, name) select id, lower(name) from products');
       await admin.query(`set maintenance_work_mem = '256MB'`);
       for (const index of indexes) await admin.query(index.definition);

@@ -18,12 +18,17 @@ export const INDEXED_TEXT_SQL = `lower(replace(p.sku, E'\\n', E'\\r') || E'\\n' 
  * Where each scope's term is looked for: an index table, its column, and what the hit's LIKE
  * pattern puts before the term. `text` holds line ends changed (see above): a term's line ends
  * match any character there, and its hits are then checked on the row (exact: false).
+ * product_search also keeps each product's `active` (migration 0015; null in entries written
+ * before it), so a search filtered by it need not read the product.
  */
 const SCOPE_LOOKUPS = {
-  any: { table: sql`product_search`, column: sql`s.text`, before: '%', fields: ['p.sku', 'p.name', 'p.description'], lineEndsChanged: true },
-  name: { table: sql`product_search_name`, column: sql`s.name`, before: '%', fields: ['p.name'], lineEndsChanged: false },
-  description: { table: sql`product_search`, column: sql`s.text`, before: '%\n%\n%', fields: ['p.description'], lineEndsChanged: true },
-} satisfies Record<SearchScope, { table: RawBuilder<unknown>; column: RawBuilder<unknown>; before: string; fields: string[]; lineEndsChanged: boolean }>;
+  any: { table: sql`product_search`, column: sql`s.text`, before: '%', fields: ['p.sku', 'p.name', 'p.description'], lineEndsChanged: true, keepsActive: true },
+  name: { table: sql`product_search_name`, column: sql`s.name`, before: '%', fields: ['p.name'], lineEndsChanged: false, keepsActive: false },
+  description: { table: sql`product_search`, column: sql`s.text`, before: '%\n%\n%', fields: ['p.description'], lineEndsChanged: true, keepsActive: true },
+} satisfies Record<
+  SearchScope,
+  { table: RawBuilder<unknown>; column: RawBuilder<unknown>; before: string; fields: string[]; lineEndsChanged: boolean; keepsActive: boolean }
+>;
 
 const LINE_ENDS = /[\n\r]/g;
 
@@ -43,7 +48,7 @@ type ContainsInsensitive = (column: string, term: string) => Expression<SqlBool>
 
 export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): SearchIndex {
   return {
-    async candidates(_db, term, scope) {
+    async candidates(_db, term, scope, active) {
       // ILIKE (in a multi-byte encoding) is lower(value) LIKE lower(pattern); lower() maps
       // character by character (libc; ICU's one contextual rule, final sigma, sees a line end as
       // the end of a word either way), so for a term without a line end `text LIKE lower(%term%)`
@@ -54,12 +59,21 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
       // them while no job runs, only those the index finds while one does (search-index.ts). The GIN
       // indexes serve terms of 3+ characters (pg_trgm takes the pattern's trigrams, line ends
       // aside); shorter ones scan the folded text until enough rows are found (a count stops at 10,001).
-      const { table, column, before, fields, lineEndsChanged } = SCOPE_LOOKUPS[scope];
+      const { table, column, before, fields, lineEndsChanged, keepsActive } = SCOPE_LOOKUPS[scope];
       const escaped = escapeLike(term);
       const loosened = lineEndsChanged ? escaped.replace(LINE_ENDS, '_') : escaped;
       const pattern = `${before}${loosened}%`;
       const onRow = sql`(${sql.join(fields.map((field) => containsInsensitive(field, term)), sql` or `)})`;
       const hit = sql`${column} like lower(${pattern}) escape '\\'`;
+      // `active`, when asked and the index keeps it: a hit not queued is filtered by its entry's
+      // (which every write of `active` re-indexes or queues) before its product is read, or by the
+      // row's for an entry written before migration 0015; a queued one by its row's.
+      const filtersActive = active !== undefined && keepsActive;
+      const activeValue = active ? 1 : 0;
+      const activeOnRow = filtersActive ? sql`p.active = ${activeValue}` : sql`true`;
+      const activeOnEntry = filtersActive
+        ? sql`coalesce(s.active, (select r.active from products r where r.id = s.product_id)) = ${activeValue}`
+        : sql`true`;
       // Hits whose row is not queued are the answer. Queued rows (their entries may be stale): while
       // no job runs, each is checked on the row; while one runs, only those the index finds (the
       // branch not taken is cut by a one-time filter, so an idle search plans as before).
@@ -76,18 +90,20 @@ export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): S
           then exists (select 1 from product_search_queue q where q.product_id = s.product_id offset 0)
           else exists (select 1 from product_search_queue q where q.product_id = s.product_id) end)`;
       const hits = sql`${table} s join products p on p.id = s.product_id where ${hit}`;
-      const queuedHits = sql`${hits} and ${queued} and ${onRow} and ${JOB_RUNNING}`;
-      const queuedRows = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow} and not ${JOB_RUNNING}`;
-      const matchingIds = sql`select s.product_id as id from ${table} s where ${hit} and not ${queued}
+      const queuedHits = sql`${hits} and ${queued} and ${onRow} and ${activeOnRow} and ${JOB_RUNNING}`;
+      const queuedRows = sql`product_search_queue q join products p on p.id = q.product_id where ${onRow} and ${activeOnRow} and not ${JOB_RUNNING}`;
+      const matchingIds = sql`select s.product_id as id from ${table} s where ${hit} and not ${queued} and ${activeOnEntry}
         union all select p.id from ${queuedHits} union all select p.id from ${queuedRows}`;
       return {
-        rows: sql`(select p.* from ${hits} and not ${queued} union all select p.* from ${queuedHits} union all select p.* from ${queuedRows})`,
+        rows: sql`(select p.* from ${hits} and not ${queued} and ${activeOnEntry}
+          union all select p.* from ${queuedHits} union all select p.* from ${queuedRows})`,
         ids: sql`(${matchingIds})`,
         // = any(array(…)): gathered once, then looked up by primary key (as a plain IN, stale
         // statistics right after an import made the planner rescan the index table per product).
         membership: sql<SqlBool>`products.id = any(array(${matchingIds}))`,
         exact: loosened === escaped,
         readsEveryRow: [...term].length < 3,
+        filtersActive,
       };
     },
     async indexNow(db, ids) {
@@ -159,11 +175,11 @@ async function claimAndIndex(db: Kysely<Tables>, limit: number): Promise<number>
 /** Common table expressions upserting the index entries of the products `ids` selects, from their current text. */
 function writeEntries(ids: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`written as (
-      insert into product_search (product_id, text)
-      select p.id, ${sql.raw(INDEXED_TEXT_SQL)}
+      insert into product_search (product_id, text, active)
+      select p.id, ${sql.raw(INDEXED_TEXT_SQL)}, p.active
         from products p where p.id = any(array(${ids}))
         order by p.id
-      on conflict (product_id) do update set text = excluded.text
+      on conflict (product_id) do update set text = excluded.text, active = excluded.active
       returning 1),
     named as (
       insert into product_search_name (product_id, name)

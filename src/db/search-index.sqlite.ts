@@ -120,6 +120,7 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
         membership: sql<SqlBool>`products.id in (select rowid from ${table} where ${table} match ${match} union all ${dirtyIds})`,
         exact: false,
         readsEveryRow: false,
+        filtersActive: false,
       };
     },
     async indexNow(db, ids) {

@@ -50,6 +50,12 @@ export interface SearchCandidates {
    * reading the candidates reads every product: the caller reads them once.
    */
   readsEveryRow: boolean;
+  /**
+   * Every row yielded has the `active` asked for (PostgreSQL's text index keeps each product's
+   * `active`): that filter needs no further check. False when none was asked, or the index
+   * cannot answer it (SQLite; PostgreSQL's names index).
+   */
+  filtersActive: boolean;
 }
 
 /** Where a term is looked for: in any searchable field (`q`), or in one field alone (its filter). */
@@ -57,13 +63,14 @@ export type SearchScope = 'any' | 'name' | 'description';
 
 export interface SearchIndex {
   /**
-   * The candidates for `term` in `scope` (SQLite looks up a short term's trigrams in `db` first).
-   * Null when the index cannot narrow the search: the caller scans products.
+   * The candidates for `term` in `scope`, only those with `active` when the index can tell
+   * (`filtersActive`); SQLite looks up a short term's trigrams in `db` first. Null when the index
+   * cannot narrow the search: the caller scans products.
    */
-  candidates(db: Executor, term: string, scope: SearchScope): Promise<SearchCandidates | null>;
+  candidates(db: Executor, term: string, scope: SearchScope, active?: boolean): Promise<SearchCandidates | null>;
   /**
-   * Indexes products an API write created or whose text it changed, inside that write's
-   * transaction: the very next search finds them through the index, whether a job runs or not.
+   * Indexes products an API write created or whose text or `active` it changed, inside that
+   * write's transaction: the very next search finds them through the index, whether a job runs or not.
    */
   indexNow(db: Executor, ids: readonly number[]): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Executor, ProductsTable, Tables } from '../db/database.schema.js';
-import type { SearchScope } from '../db/search-index.js';
+import type { SearchCandidates, SearchScope } from '../db/search-index.js';
 import { dialectOf } from '../db/sql-dialect.js';
 import { startsWith } from '../db/sql-fragments.js';
 import { skuKey } from './products.rules.js';
@@ -103,9 +103,10 @@ function indexedSearch(filter: ProductFilter): { term: string; scope: SearchScop
   return found.sort((a, b) => b.term.length - a.term.length)[0];
 }
 
-/** The filter left to check on the candidates: without the one they answer exactly, if any. */
-function filterLeft(filter: ProductFilter, scope: SearchScope, exact: boolean): ProductFilter | null {
-  return exact ? { ...filter, [FILTER_OF_SCOPE[scope]]: undefined } : null;
+/** The filter left to check on the candidates: without the ones they answer exactly, if any. */
+function filterLeft(filter: ProductFilter, scope: SearchScope, candidates: SearchCandidates): ProductFilter | null {
+  if (!candidates.exact) return null;
+  return { ...filter, [FILTER_OF_SCOPE[scope]]: undefined, ...(candidates.filtersActive ? { active: undefined } : {}) };
 }
 
 type PageWindow = { offset: number; limit: number };
@@ -202,18 +203,19 @@ export async function listProducts(
     return { rows, total, totalExact: true, searchComplete: true };
   }
   const { searchIndex } = dialectOf(db);
-  const candidates = await searchIndex.candidates(db, search.term, search.scope);
+  const candidates = await searchIndex.candidates(db, search.term, search.scope, filter.active);
   const searchComplete = !candidates || !(await searchIndex.skipsUnindexedRows(db));
   // Read from the index's candidate rows (aliased as products, so the filters apply unchanged);
   // the filter they answer is checked again unless their answer is already exactly it.
-  const rest = candidates && filterLeft(filter, search.scope, candidates.exact);
+  const rest = candidates && filterLeft(filter, search.scope, candidates);
   // A field filter keeps few of the candidates: those are better looked up (see membership).
   const narrowed = !candidates
     ? base
     : filter.name || filter.description
       ? applyFilter(db, db.selectFrom('products').where(candidates.membership), rest ?? filter)
       : applyFilter(db, db.selectFrom(candidates.rows.as('products')) as unknown as ProductQuery<object>, rest ?? filter);
-  // Nothing but an exact `q` or `name`: count the index's ids without reading the products.
+  // Nothing but an exact `q` or `name` (and `active`, where the index keeps it): count the index's
+  // ids without reading the products.
   const countedIds =
     candidates && rest && filtersOnlyByActive(rest) && rest.active === undefined
       ? (db.selectFrom(candidates.ids.as('matches')) as unknown as ProductQuery<object>)

@@ -101,11 +101,12 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
     if (input.description !== undefined) changes.description = input.description;
     if (input.price !== undefined) changes.price_cents = priceCentsOf(input.price);
     if (input.active !== undefined) changes.active = input.active;
-    const textChanged = changes.sku !== undefined || changes.name !== undefined || changes.description !== undefined;
+    // What the search index holds: the text, and `active` (PostgreSQL filters by it there).
+    const indexedChanged = changes.sku !== undefined || changes.name !== undefined || changes.description !== undefined || changes.active !== undefined;
     return write(input.sku, async (trx, now) => {
       const row = await updateProductById(trx, id, changes, now);
       if (!row) throw new NotFoundError('Product');
-      if (textChanged) await searchIndex.indexNow(trx, [id]);
+      if (indexedChanged) await searchIndex.indexNow(trx, [id]);
       const product = toProduct(row);
       await appendOutboxEvent(trx, 'product.updated', product, now);
       return product;

@@ -238,9 +238,10 @@ describeEachDialect('searches while a job runs on %s', (dialect) => {
 
 const postgresCase = [{ name: 'postgres', value: 'postgres' as const, skipped: await postgresSkipReason() }];
 
-describeEach('searches while a job runs and a long queue waits on %s', postgresCase, (dialect) => {
+describeEach("PostgreSQL's own search plans on %s", postgresCase, (dialect) => {
   // Past QUEUE_PROBED_FROM queued ids a search looks each hit up in the queue instead of hashing
-  // it (search-index.postgres.ts): both ways must give the same answer.
+  // it, and `active` is filtered from the text index's entries (search-index.postgres.ts): each
+  // way must give the answer the product rows give.
 
   it('check a queued hit on its row, with the queue long and short', async () => {
     const opened = await openTestDatabase(dialect);
@@ -283,6 +284,28 @@ describeEach('searches while a job runs and a long queue waits on %s', postgresC
       await changeQueue(sql`delete from product_search_queue where product_id not in (${chair.id})`, (live) => live < QUEUE_PROBED_FROM);
       expect(await found('okapi')).toEqual(['ZOO-1']);
       expect(await found('chair')).toEqual(['ZOO-2']);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('filter by active from the index, and from the product row for entries written before migration 0015', async () => {
+    const opened = await openTestDatabase(dialect);
+    try {
+      const products = createProductsService({ database: opened.database });
+      await products.create({ sku: 'ZOO-1', name: 'Okapi lamp', price: null });
+      const off = await products.create({ sku: 'ZOO-2', name: 'Okapi chair', price: null, active: false });
+      const found = async (active: boolean) => (await products.list({ q: 'okapi', active, sort: 'sku' })).items.map((item) => item.sku);
+      expect([await found(true), await found(false)]).toEqual([['ZOO-1'], ['ZOO-2']]);
+      // Switched on through the API: the very next search filters by its new value.
+      await products.update(off.id, { active: true });
+      expect([await found(true), await found(false)]).toEqual([['ZOO-1', 'ZOO-2'], []]);
+      await products.deactivate(off.id);
+      expect([await found(true), await found(false)]).toEqual([['ZOO-1'], ['ZOO-2']]);
+      // Entries without `active`, as migration 0015 leaves those written before it.
+      await sql`update product_search set active = null`.execute(opened.database.db);
+      expect([await found(true), await found(false)]).toEqual([['ZOO-1'], ['ZOO-2']]);
+      expect((await products.list({ q: 'okapi', active: true })).total).toBe(1);
     } finally {
       await opened.close();
     }

@@ -38,6 +38,7 @@ const productArbitrary = fc.record({
   sku: text(3),
   name: text(4),
   description: fc.option(text(6), { nil: null }),
+  active: fc.boolean(),
 });
 
 const catalogArbitrary = fc.record({
@@ -46,6 +47,10 @@ const catalogArbitrary = fc.record({
   indexed: fc.nat({ max: 30 }),
   /** Indexed products whose name then changes (stale index entries until re-indexed). */
   renames: fc.array(fc.tuple(fc.nat(), text(3)), { maxLength: 4 }),
+  /** Products then switched on or off through the API (PostgreSQL's index keeps `active`). */
+  toggles: fc.array(fc.nat(), { maxLength: 4 }),
+  /** The `active` filter beside the text filter, if any. */
+  active: fc.constantFrom(undefined, true, false),
 });
 
 /** A search term: 1–6 characters, cut from real values (in another case, sometimes) or not. */
@@ -89,19 +94,19 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
     await opened?.close();
   });
 
-  /** The reference: every product whose sku, name or description contains the term, by a plain scan. */
-  async function scan(field: 'q' | 'name' | 'description', term: string): Promise<number[]> {
+  /** The reference: every product whose sku, name or description contains the term (and has `active`, if given), by a plain scan. */
+  async function scan(field: 'q' | 'name' | 'description', term: string, active?: boolean): Promise<number[]> {
     const { db, dialect: { containsInsensitive } } = database;
-    const rows = await db
+    let query = db
       .selectFrom('products')
       .select('id')
       .where((eb) =>
         field === 'q'
           ? eb.or([containsInsensitive('sku', term), containsInsensitive('name', term), containsInsensitive('description', term)])
           : containsInsensitive(field, term),
-      )
-      .orderBy('id')
-      .execute();
+      );
+    if (active !== undefined) query = query.where('active', '=', active ? 1 : 0);
+    const rows = await query.orderBy('id').execute();
     return rows.map((row) => row.id);
   }
 
@@ -117,10 +122,15 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
           await database.dialect.searchIndex.reset(database.db);
           await indexer.indexBatch(catalog.indexed);
           for (const [index, name] of catalog.renames) await products.update(ids[index % ids.length] as number, { name });
+          for (const index of catalog.toggles) {
+            const id = ids[index % ids.length] as number;
+            await products.update(id, { active: !(await products.get(id)).active });
+          }
+          const { active } = catalog;
           for (const term of terms) {
-            const listed = await products.list({ [field]: term, page_size: 100 });
-            const expected = await scan(field, term);
-            expect(listed.items.map((item) => item.id), `${field}=${JSON.stringify(term)}`).toEqual(expected);
+            const listed = await products.list({ [field]: term, active, page_size: 100 });
+            const expected = await scan(field, term, active);
+            expect(listed.items.map((item) => item.id), `${field}=${JSON.stringify(term)}&active=${active}`).toEqual(expected);
             expect(listed.total).toBe(expected.length);
             expect(listed.total_exact).toBe(true);
           }
@@ -136,8 +146,10 @@ describeEachDialect('indexed search equals a plain scan on %s', (dialect) => {
           // Fully indexed, the answers do not change.
           while ((await indexer.indexBatch(1000)).indexed > 0);
           for (const term of terms) {
-            const listed = await products.list({ [field]: term, page_size: 100, sort: 'price', order: 'desc' });
-            expect(listed.items.map((item) => item.id).sort((a, b) => a - b), `${field}=${JSON.stringify(term)} indexed`).toEqual(await scan(field, term));
+            const listed = await products.list({ [field]: term, active, page_size: 100, sort: 'price', order: 'desc' });
+            expect(listed.items.map((item) => item.id).sort((a, b) => a - b), `${field}=${JSON.stringify(term)}&active=${active} indexed`).toEqual(
+              await scan(field, term, active),
+            );
           }
         },
       ),

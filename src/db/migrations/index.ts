@@ -12,6 +12,7 @@ import * as indexProductPrice from './0011_index_product_price.js';
 import * as spreadProductCounts from './0012_spread_product_counts.js';
 import * as indexNamesAndShortTerms from './0013_index_names_and_short_terms.js';
 import * as separateSearchFields from './0014_separate_search_fields.js';
+import * as indexProductActive from './0015_index_product_active.js';
 
 /**
  * Every migration, in order. Append new ones; never edit or reorder one that has landed:
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0012_spread_product_counts': spreadProductCounts,
   '0013_index_names_and_short_terms': indexNamesAndShortTerms,
   '0014_separate_search_fields': separateSearchFields,
+  '0015_index_product_active': indexProductActive,
 };
