@@ -206,6 +206,7 @@ function openSqliteIndexWriter(file: string, cacheKib: number | undefined): Sear
         throw error;
       }
     },
+    caughtUp: async () => undefined,
     async close() {
       if (closed) return;
       closed = true;

@@ -113,6 +113,12 @@ export interface SearchIndexWriter {
   readonly restRatio: number;
   /** Indexes up to `limit` waiting products in one transaction. */
   indexBatch(limit: number): Promise<IndexBatchResult>;
+  /**
+   * Called when batches that indexed products have left nothing waiting. PostgreSQL vacuums the
+   * queue: every search asks whether it holds anything, and stepped over the dead rows of the
+   * last catch-up to answer (6–14 ms a statement during the next import). SQLite: nothing to do.
+   */
+  caughtUp(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -64,6 +64,7 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
 
   /** Indexes until nothing is left (returns true) or it is told to hold off (false). */
   async function drain(): Promise<boolean> {
+    let indexedAny = false;
     for (;;) {
       if (closed) return false;
       if (await jobRunning()) return false;
@@ -75,7 +76,11 @@ export function startSearchIndexer(options: SearchIndexerOptions): SearchIndexer
         continue;
       }
       const elapsed = performance.now() - started;
-      if (indexed < limit) return true;
+      indexedAny ||= indexed > 0;
+      if (indexed < limit) {
+        if (indexedAny) await writer.caughtUp();
+        return true;
+      }
       // Aim each full batch at the target duration (measured, so it follows the machine's load).
       const scaled = Math.round((limit * targetBatchMs) / Math.max(elapsed, 1));
       batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.min(scaled, limit * 2)));
