@@ -3,8 +3,11 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares } from '../config.js';
 
+/** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 /** Pragmas every SQLite connection of ours runs with (and its page cache: see openSqliteConnection). */
-export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'busy_timeout = 10000', 'foreign_keys = ON'];
+export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', `busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`, 'foreign_keys = ON'];
 
 /**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import { IMPORT_WAL_AUTOCHECKPOINT_PAGES, openSqliteConnection } from './connection.sqlite.js';
+import { SQLITE_INDEXED_COLUMNS } from './search-index.sqlite.js';
 import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type ImportSink, type SinkBatch, type SinkOptions } from './import-sink.js';
 
 // SQLite: set-based writes on a connection of the import's own. Each batch goes into a
@@ -25,9 +26,6 @@ import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type Import
 // and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
 // time (docs/imports.md, "Memory").
 
-/** The columns the search index holds. */
-const SEARCHED_COLUMNS = new Set(['sku', 'name', 'description']);
-
 export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
   const connection = openSqliteConnection(file, { cacheKib: options.pageCacheKib });
   try {
@@ -49,7 +47,7 @@ function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock 
   const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
   // search_dirty (src/db/search-index.sqlite.ts): 1 = new, 2 = text changed; the background indexer
   // takes it from there, so the search index costs this statement one column.
-  const textChanged = changed.filter((column) => SEARCHED_COLUMNS.has(column)).map(isChanged).join(' or ');
+  const textChanged = changed.filter((column) => SQLITE_INDEXED_COLUMNS.has(column)).map(isChanged).join(' or ');
   const upsert = (pass: number) =>
     connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at, search_dirty)
       select sku, sku_key, name, description, price_cents, active, @now, @now, 1 from import_staging where pass = ${pass}

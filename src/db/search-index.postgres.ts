@@ -48,6 +48,8 @@ type ContainsInsensitive = (column: string, term: string) => Expression<SqlBool>
 
 export function postgresSearchIndex(containsInsensitive: ContainsInsensitive): SearchIndex {
   return {
+    // The import queues every product it writes, whatever changed.
+    indexedColumns: new Set(['sku', 'name', 'description', 'active']),
     async candidates(_db, term, scope, active) {
       // ILIKE (in a multi-byte encoding) is lower(value) LIKE lower(pattern); lower() maps
       // character by character (libc; ICU's one contextual rule, final sigma, sees a line end as

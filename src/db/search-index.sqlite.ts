@@ -97,8 +97,12 @@ async function shortTermQuery(db: Executor, vocabulary: Vocabulary, chars: strin
     from ${sql.table(vocabulary)} where term >= ${prefix} and term < ${end})`;
 }
 
+/** The columns of products the index holds (SearchIndex.indexedColumns; the import marks rows by them). */
+export const SQLITE_INDEXED_COLUMNS: ReadonlySet<string> = new Set(['sku', 'name', 'description']);
+
 export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex {
   return {
+    indexedColumns: SQLITE_INDEXED_COLUMNS,
     async candidates(db, term, scope) {
       const { index, vocabulary } = TABLES[scope];
       const chars = [...foldForSearch(term)];

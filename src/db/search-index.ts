@@ -62,6 +62,8 @@ export interface SearchCandidates {
 export type SearchScope = 'any' | 'name' | 'description';
 
 export interface SearchIndex {
+  /** The columns of products the index holds: a write that changes one of them re-indexes the product. */
+  readonly indexedColumns: ReadonlySet<string>;
   /**
    * The candidates for `term` in `scope`, only those with `active` when the index can tell
    * (`filtersActive`); SQLite looks up a short term's trigrams in `db` first. Null when the index

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, SelectQueryNode, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
-import { API_WAL_AUTOCHECKPOINT_PAGES, isSqliteBusy } from './connection.sqlite.js';
+import { API_WAL_AUTOCHECKPOINT_PAGES, SQLITE_BUSY_TIMEOUT_MS, isSqliteBusy } from './connection.sqlite.js';
 
 // Kysely's SQLite driver, except that a write meeting another connection's write lock (an
 // import's transaction, on its own thread) waits for it without blocking the event loop.
@@ -17,8 +17,6 @@ import { API_WAL_AUTOCHECKPOINT_PAGES, isSqliteBusy } from './connection.sqlite.
 // meets the lock half-way, where it could only fail). While other connections write (an import), the
 // connection also leaves the checkpoints to them (API_WAL_AUTOCHECKPOINT_PAGES).
 
-/** How long a statement waits for the write lock, in all (the busy timeout the connection had). */
-const WAIT_FOR_LOCK_MS = 10_000;
 const FIRST_RETRY_MS = 2;
 const LONGEST_RETRY_MS = 50;
 /** SQLite's own autocheckpoint threshold, kept while no other connection writes. */
@@ -89,7 +87,7 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
         return this.#execute<R>(query);
       } catch (error) {
         const waited = performance.now() - startedAt;
-        if (!isSqliteBusy(error) || this.#database.inTransaction || waited >= WAIT_FOR_LOCK_MS) throw error;
+        if (!isSqliteBusy(error) || this.#database.inTransaction || waited >= SQLITE_BUSY_TIMEOUT_MS) throw error;
       }
       // Nothing is held: other queries may use the connection meanwhile.
       this.#mutex.unlock();

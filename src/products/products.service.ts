@@ -101,8 +101,7 @@ export function createProductsService({ database, outboxSignal }: ProductsServic
     if (input.description !== undefined) changes.description = input.description;
     if (input.price !== undefined) changes.price_cents = priceCentsOf(input.price);
     if (input.active !== undefined) changes.active = input.active;
-    // What the search index holds: the text, and `active` (PostgreSQL filters by it there).
-    const indexedChanged = changes.sku !== undefined || changes.name !== undefined || changes.description !== undefined || changes.active !== undefined;
+    const indexedChanged = Object.keys(changes).some((column) => searchIndex.indexedColumns.has(column));
     return write(input.sku, async (trx, now) => {
       const row = await updateProductById(trx, id, changes, now);
       if (!row) throw new NotFoundError('Product');
