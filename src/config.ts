@@ -103,6 +103,12 @@ export const DEFAULT_IMPORT_MEMORY_MB = 128;
 export interface MemoryShares {
   /** The job thread's JavaScript heap (V8's old-generation limit), in MiB. */
   heapMb: number;
+  /**
+   * The young generation of each import thread, in MiB: an import allocates fast and briefly
+   * (records, then batches), and V8 would grow it to its 32+ MiB maximum, all resident; 8 MiB kept
+   * the server's peak RSS ~25 MB lower.
+   */
+  youngGenerationMb: number;
   /** The part of that heap an import's batches may hold (the one being parsed and the one being written). */
   batchBytes: number;
   /** SQLite: the page cache of the import's connection, in KiB. */
@@ -118,14 +124,17 @@ export interface MemoryShares {
  * JavaScript heap (V8's old-generation limit), of which a third holds an import's batches; ¼ is the
  * SQLite page cache of the import's connection, and 1/32 the cache of that connection's temporary
  * database (its staging table; beyond it, pages go to a temporary file, as do the merge's statement
- * journal and sorter runs, not to the heap). Each other SQLite connection of the process (the API's,
- * the search indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap limit with 32 MiB of
- * batches, a 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's caches are the server's.
+ * journal and sorter runs, not to the heap). On SQLite that connection is on a writer thread of the
+ * import's (src/db/import-sink.sqlite.ts; its heap holds no batch). Each other SQLite connection of the process (the API's, the search
+ * indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap limit with 32 MiB of batches, a
+ * 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's
+ * caches are the server's. Limits, not reservations: the heaps take what they use.
  */
 export function importMemoryShares(memoryMb: number): MemoryShares {
   const kib = memoryMb * 1024;
   return {
     heapMb: Math.floor((memoryMb * 3) / 4),
+    youngGenerationMb: 8,
     batchBytes: Math.floor((memoryMb * 1024 * 1024) / 4),
     pageCacheKib: Math.floor(kib / 4),
     tempCacheKib: Math.floor(kib / 32),

@@ -10,6 +10,14 @@ export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', `busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`, 'foreign_keys = ON'];
 
 /**
+ * A write of the API meeting another connection's write lock tries again at least this often
+ * (sqlite-driver.ts), and an import's writer leaves the lock free for SQLITE_LOCK_GAP_MS between
+ * its batches (import-sink.sqlite-writer.ts): so the write gets in after the batch in progress.
+ */
+export const SQLITE_LOCK_RETRY_MS = 4;
+export const SQLITE_LOCK_GAP_MS = 10;
+
+/**
  * WAL pages before the import's connection checkpoints (SQLite's default is 1,000 = 4 MiB, so
  * each 20k-row batch, which dirties most index pages, was followed by a checkpoint with an
  * fsync): 64 MiB saves ~3 s per 500k rows. The WAL file is reset at the next checkpoint.

@@ -59,7 +59,10 @@ function wrapDatabase(db: Db, dialect: SqlDialect, withStreamingReader: Database
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close: once(() => db.destroy()),
+    close: once(async () => {
+      await dialect.close();
+      await db.destroy();
+    }),
   };
 }
 

@@ -33,6 +33,8 @@ export function postgresDialect(config: PostgresConfig): SqlDialect {
     },
     searchIndex: postgresSearchIndex(containsInsensitive),
     openImportSink: (options) => openPostgresSink(config, options),
+    // Each import's sink opens and ends its own connections.
+    close: async () => undefined,
   };
 }
 

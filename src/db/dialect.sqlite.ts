@@ -1,11 +1,12 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import { openSqliteSink } from './import-sink.sqlite.js';
+import { sqliteImportWriters } from './import-sink.sqlite.js';
 import { sqliteSearchIndex } from './search-index.sqlite.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { escapeLike } from './sql-fragments.js';
 
 /** SQLite's side of every difference between the databases (see SqlDialect); `cacheKib`: the search indexer connection's page cache. */
 export function sqliteDialect(file: string, cacheKib?: number): SqlDialect {
+  const importWriters = sqliteImportWriters(file);
   return {
     containsInsensitive,
     async countProducts(db, active) {
@@ -25,7 +26,8 @@ export function sqliteDialect(file: string, cacheKib?: number): SqlDialect {
     timestampValue: (iso) => sql<string | null>`${iso}`,
     walkingIndexOrder: (db, read) => read(db),
     searchIndex: sqliteSearchIndex(file, cacheKib),
-    openImportSink: (options) => openSqliteSink(file, options),
+    openImportSink: (options) => importWriters.openSink(options),
+    close: () => importWriters.close(),
   };
 }
 

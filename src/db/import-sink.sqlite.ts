@@ -1,131 +1,283 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import type { CompiledQuery } from 'kysely';
-import { IMPORT_WAL_AUTOCHECKPOINT_PAGES, openSqliteConnection } from './connection.sqlite.js';
+import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { once } from '../shared/shutdown.js';
+import { startThread, threadModule } from '../shared/threads.js';
+import type { BatchCheckpoint, ImportedProduct, ImportSink, SinkBatch, SinkOptions } from './import-sink.js';
+import { SQLITE_BUSY_TIMEOUT_MS } from './connection.sqlite.js';
 import { SQLITE_INDEXED_COLUMNS } from './search-index.sqlite.js';
-import { updatedColumns, type ImportedProduct, type BatchCheckpoint, type ImportSink, type SinkBatch, type SinkOptions } from './import-sink.js';
+import { STAGING_TABLE, type WriterCommand, type WriterFailure, type WriterReply } from './import-sink.sqlite-writer.js';
 
-// SQLite: set-based writes on a connection of the import's own. Each batch goes into a
-// temporary staging table, then one INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed
-// moves it into products: a few statements per batch instead of one per row (row-by-row
-// upserts top out at 45–75k rows/s here).
+// SQLite: the batches are written on a thread of their own (import-sink.sqlite-writer.ts: the
+// upserts, the connection's caches), each in one transaction with its checkpoint, while the job
+// thread parses the next one (better-sqlite3 is synchronous: on the job thread, each write held
+// the parse). The job thread stages each batch in one of two files of the import's ("lanes",
+// beside the database, deleted when the import ends) and tells the writer, which has them
+// attached; no batch crosses the threads, and a staged batch leaves the job thread's heap. A
+// batch's counts come back from the writer; the checkpoint's statement is built here from them
+// (it carries the job's running totals) and sent back to be committed with the batch. One batch is
+// written while the next waits staged: `write` stages in the lane whose last batch is committed.
 
-// The import's connection has a page cache of its own size (SinkOptions.pageCacheKib: ¼ of
-// IMPORT_MEMORY_MB, 32 MiB by default). The cache fills as the database grows (256 MiB made the
-// server's RSS reach 600+ MB, and more for 1M rows than for 500k). Measured on the 500k-row file,
-// in-process: with 256 MiB 13–14 s, with 64 MiB 12–15 s, and with 64 MiB plus the checkpoint
-// setting below 9–10 s; through the server with 32 MiB 9.7–10.8 s: what bounds this write is the
-// per-batch commits (each rewrites most index pages into the WAL), not cache misses. The
-// benchmark's sqlite3 floor uses the same size.
-//
-// Its temporary database (the staging table, the merge's sorter runs and its statement journal)
-// lives in a temporary file behind a cache of SinkOptions.tempCacheKib (4 MiB by default), not in
-// memory: the upsert's statement journal holds a copy of every existing page the statement
-// changes (an ON CONFLICT DO UPDATE may abort half-way), tens of MB per batch and more as the
-// table grows, and with `temp_store = MEMORY` those copies left the job thread's malloc arena at
-// 77–128 MB resident; in a file they are the kernel's page cache. `bench:import`, the code before
-// and after alternately, twice: peak RSS of a 500k import 301–381 -> 223–245 MB, for 8–15 % more
-// time (docs/imports.md, "Memory").
+const WRITER_THREAD = threadModule(import.meta.url, 'import-sink.sqlite-thread');
+/**
+ * The writer thread's heap: no batch crosses to it, so it holds its code and a few small messages
+ * (V8's default young generation would keep ~16 MiB of it resident for nothing).
+ */
+const WRITER_HEAP = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 };
 
-export async function openSqliteSink(file: string, options: SinkOptions): Promise<ImportSink> {
-  const connection = openSqliteConnection(file, { cacheKib: options.pageCacheKib });
-  try {
-    connection.pragma(`wal_autocheckpoint = ${IMPORT_WAL_AUTOCHECKPOINT_PAGES}`);
-    connection.pragma('temp_store = FILE');
-    connection.exec(`create temp table if not exists import_staging (
-      pass integer not null, sku text not null, sku_key text not null, name text not null,
-      description text, price_cents integer, active integer not null)`);
-    connection.pragma(`temp.cache_size = -${options.tempCacheKib}`);
-    return createSink(connection, options);
-  } catch (error) {
-    connection.close();
-    throw error;
-  }
+/**
+ * The writer threads of one database's imports: one per import running at once, kept for the next
+ * imports (a thread takes ~30 ms to start compiled, ~300 ms from source, as the tests run).
+ */
+export interface SqliteImportWriters {
+  openSink(options: SinkOptions): Promise<ImportSink>;
+  /** Ends the threads, each once its import has closed its sink. Idempotent. */
+  close(): Promise<void>;
 }
 
-function createSink(connection: BetterSqlite3.Database, { jobId, columns, clock }: SinkOptions): ImportSink {
-  const changed = updatedColumns(columns);
-  const isChanged = (column: string) => `products.${column} is not excluded.${column}`;
-  // search_dirty (src/db/search-index.sqlite.ts): 1 = new, 2 = text changed; the background indexer
-  // takes it from there, so the search index costs this statement one column.
-  const textChanged = changed.filter((column) => SQLITE_INDEXED_COLUMNS.has(column)).map(isChanged).join(' or ');
-  const upsert = (pass: number) =>
-    connection.prepare(`insert into products (sku, sku_key, name, description, price_cents, active, created_at, updated_at, search_dirty)
-      select sku, sku_key, name, description, price_cents, active, @now, @now, 1 from import_staging where pass = ${pass}
-        order by sku_key -- walks the unique index (and, for new rows, the table) in order, as on PostgreSQL
-      on conflict (sku_key) do update set ${changed.map((column) => `${column} = excluded.${column}`).join(', ')},
-        updated_at = excluded.updated_at,
-        search_dirty = case when ${textChanged} then 2 else products.search_dirty end
-      where ${changed.map(isChanged).join(' or ')}`);
-  const upsertFirsts = upsert(1);
-  const upsertLasts = upsert(2);
-  const stage = connection.prepare(
-    'insert into import_staging (pass, sku, sku_key, name, description, price_cents, active) values (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const clearStaging = connection.prepare('delete from import_staging');
-  const lastId = connection.prepare('select seq from sqlite_sequence where name = ?').pluck();
-  const countNewer = connection.prepare('select count(*) from products where id > ?').pluck();
-  /** The checkpoint's statement is the same text every batch: prepared once. */
-  const prepared = new Map<string, BetterSqlite3.Statement>();
-  const runCompiled = (query: CompiledQuery) => {
-    let statement = prepared.get(query.sql);
-    if (!statement) prepared.set(query.sql, (statement = connection.prepare(query.sql)));
-    statement.run(...(query.parameters as unknown[]));
-  };
-  const insertError = connection.prepare(
-    'insert into job_errors (job_id, line, sku, field, message, raw) values (?, ?, ?, ?, ?, ?)',
-  );
+export function sqliteImportWriters(file: string): SqliteImportWriters {
+  const idle: Worker[] = [];
+  const all = new Set<Worker>();
+  let closing = false;
 
-  const stageRows = (pass: number, rows: readonly ImportedProduct[]) => {
-    for (const row of rows) stage.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
+  const start = () => {
+    const worker = startThread(WRITER_THREAD, { workerData: {}, resourceLimits: WRITER_HEAP });
+    all.add(worker);
+    worker.once('exit', () => {
+      all.delete(worker);
+      if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1);
+    });
+    // An uncaught error ends the thread: the sink using it fails on its exit.
+    worker.on('error', () => undefined);
+    return worker;
   };
 
-  const begin = connection.prepare('begin immediate');
-  const commit = connection.prepare('commit');
-  const rollback = connection.prepare('rollback');
-  const writeBatch = (batch: SinkBatch, checkpoint: BatchCheckpoint): void => {
-    const now = new Date().toISOString();
-    let startedAt = clock.now();
-    clearStaging.run();
-    stageRows(1, batch.firsts);
-    stageRows(2, batch.lasts);
-    clock.add('stage', startedAt);
-    startedAt = clock.now();
-    const idBefore = Number(lastId.get('products') ?? 0);
-    const written = upsertFirsts.run({ now }).changes;
-    const inserted = written === 0 ? 0 : Number(countNewer.get(idBefore));
-    if (batch.lasts.length > 0) upsertLasts.run({ now });
-    clock.add('merge', startedAt);
-    startedAt = clock.now();
-    const counts = { inserted, updated: written - inserted, unchanged: batch.firsts.length - written };
-    runCompiled(checkpoint.statement(counts));
-    for (const error of batch.errors) {
-      insertError.run(jobId, error.line, error.sku, error.field, error.message, error.raw);
-    }
-    clock.add('checkpoint', startedAt);
-  };
-
-  let closed = false;
   return {
-    async write(batch, checkpoint) {
-      clock.time('commit', () => begin.run());
+    async openSink(options) {
+      if (closing) throw new Error('The database is closing: no import can start.');
+      const worker = idle.pop() ?? start();
+      // An idle writer does not keep the process alive.
+      worker.ref();
+      const release = () => {
+        worker.unref();
+        if (closing) void worker.terminate();
+        else if (all.has(worker)) idle.push(worker);
+      };
+      const { memory, jobId, columns } = options;
+      const lanes: StagingLane[] = [];
+      const end = () => {
+        for (const lane of lanes) lane.remove();
+        release();
+      };
       try {
-        writeBatch(batch, checkpoint);
-        clock.time('commit', () => commit.run());
+        for (let index = 0; index < LANES; index++) lanes.push(openStagingLane(`${file}.import-${jobId}.lane${index}`));
+        worker.postMessage({
+          type: 'open',
+          settings: {
+            file,
+            jobId,
+            columns,
+            indexedColumns: [...SQLITE_INDEXED_COLUMNS],
+            pageCacheKib: memory.pageCacheKib,
+            tempCacheKib: memory.tempCacheKib,
+            lanes: lanes.map((lane) => lane.path),
+          },
+        } satisfies WriterCommand);
+        const opened = await nextReply(worker);
+        if (opened.type !== 'opened') {
+          throw opened.type === 'failed' ? asError(opened.failure) : new Error(`The import writer answered ${opened.type} to open.`);
+        }
       } catch (error) {
-        if (connection.inTransaction) rollback.run();
+        end();
         throw error;
       }
-      checkpoint.committed();
+      return createSink(worker, lanes, options.clock, end);
     },
-    // Every batch is committed by its write. What the import left in the WAL is checkpointed here,
-    // on the import's thread, not by the next commit on the API's (connection.sqlite.ts).
-    flush: async () => {
-      clock.time('commit', () => connection.pragma('wal_checkpoint(PASSIVE)'));
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      connection.close();
+    // A writer in use ends when its import closes its sink (a job stopping on SIGTERM commits the
+    // batch it is writing, as it did when the job thread wrote it), or after CLOSE_WAIT_MS.
+    close: once(async () => {
+      closing = true;
+      const exits = Promise.all([...all].map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
+      for (const worker of idle.splice(0)) void worker.terminate();
+      const waited = setTimeout(() => {
+        for (const worker of all) void worker.terminate();
+      }, CLOSE_WAIT_MS);
+      await exits;
+      clearTimeout(waited);
+    }),
+  };
+}
+
+/** How long closing waits for an import to close its sink: a batch waits for the lock up to SQLITE_BUSY_TIMEOUT_MS, then writes. */
+const CLOSE_WAIT_MS = 2 * SQLITE_BUSY_TIMEOUT_MS;
+/** Staging files: one is written while the writer reads the other. */
+const LANES = 2;
+/** The page cache of a staging file's connection: each batch is written once, in one pass. */
+const LANE_CACHE_KIB = 1024;
+
+/** A staging file of the import's: filled here, read by the writer, in turns. */
+interface StagingLane {
+  path: string;
+  /** Empties the file and stages the batch's products in it. */
+  stage(batch: SinkBatch): void;
+  /** Closes the file's connection and deletes it. */
+  remove(): void;
+}
+
+/**
+ * A scratch file (no journal, no syncs: a crash loses it with the batch, which the resumed job
+ * stages again), named after the job so a resumed one replaces what a crash left.
+ */
+function openStagingLane(path: string): StagingLane {
+  const unlink = () => {
+    for (const suffix of ['', '-journal']) fs.rmSync(`${path}${suffix}`, { force: true });
+  };
+  unlink();
+  const connection = new BetterSqlite3(path);
+  connection.pragma('journal_mode = OFF');
+  connection.pragma('synchronous = OFF');
+  connection.pragma(`cache_size = -${LANE_CACHE_KIB}`);
+  connection.exec(`create table ${STAGING_TABLE}`);
+  const clear = connection.prepare('delete from import_staging');
+  const insert = connection.prepare(
+    'insert into import_staging (pass, sku, sku_key, name, description, price_cents, active) values (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertAll = (pass: number, rows: readonly ImportedProduct[]) => {
+    for (const row of rows) insert.run(pass, row.sku, row.key, row.name, row.description, row.priceCents, row.active);
+  };
+  const stage = connection.transaction((batch: SinkBatch) => {
+    clear.run();
+    insertAll(1, batch.firsts);
+    insertAll(2, batch.lasts);
+  });
+  return {
+    path,
+    stage: (batch) => stage(batch),
+    remove() {
+      if (connection.open) connection.close();
+      unlink();
     },
   };
+}
+
+/** The writer's next reply; rejects if the thread ends first. */
+function nextReply(worker: Worker): Promise<WriterReply> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: WriterReply) => {
+      worker.off('exit', onExit);
+      resolve(reply);
+    };
+    const onExit = () => {
+      worker.off('message', onMessage);
+      reject(new Error('The import writer thread ended.'));
+    };
+    worker.once('message', onMessage);
+    worker.once('exit', onExit);
+  });
+}
+
+/** A promise settled from outside, whose rejection is never unhandled (it is read, or dropped with the sink). */
+interface Settlement {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function settlement(): Settlement {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((resolvePromise, rejectPromise) => {
+    resolve = resolvePromise;
+    reject = rejectPromise;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+function createSink(worker: Worker, lanes: readonly StagingLane[], clock: SinkOptions['clock'], end: () => void): ImportSink {
+  /** Batches sent to the writer and not committed yet, in order. */
+  const writes: { checkpoint: BatchCheckpoint; done: Settlement }[] = [];
+  /** Per lane, the write of the batch last staged in it: settled once the writer is done with it. */
+  const laneWrites: (Promise<void> | undefined)[] = lanes.map(() => undefined);
+  let turn = 0;
+  const flushes: Settlement[] = [];
+  const closed = settlement();
+  /** The error of a write that failed (or of the thread): every later call rejects with it. */
+  let failure: unknown = null;
+  const send = (command: WriterCommand) => worker.postMessage(command);
+
+  const fail = (error: unknown) => {
+    failure ??= error;
+    for (const { done } of writes.splice(0)) done.reject(failure);
+    for (const flushed of flushes.splice(0)) flushed.reject(failure);
+  };
+
+  const answer = (reply: WriterReply) => {
+    if (reply.type === 'failed') fail(asError(reply.failure));
+    else if (reply.type === 'closed') {
+      for (const [phase, ms] of Object.entries(reply.phases)) clock.addMs(phase, ms);
+      closed.resolve();
+    } else if (failure) {
+      // Answers to what was sent before the failure: already rejected.
+    } else if (reply.type === 'counts') {
+      const statement = (writes[0] as (typeof writes)[number]).checkpoint.statement(reply.counts);
+      send({ type: 'checkpoint', sql: statement.sql, parameters: statement.parameters });
+    } else if (reply.type === 'committed') {
+      const { checkpoint, done } = writes.shift() as (typeof writes)[number];
+      checkpoint.committed();
+      done.resolve();
+    } else if (reply.type === 'abandoned') {
+      writes.shift()?.done.resolve();
+    } else if (reply.type === 'flushed') {
+      flushes.shift()?.resolve();
+    }
+  };
+  const onMessage = (reply: WriterReply) => {
+    try {
+      answer(reply);
+    } catch (error) {
+      // Building the checkpoint failed: the batch waiting for it is rolled back.
+      if (reply.type === 'counts') send({ type: 'abandon' });
+      fail(error);
+    }
+  };
+  const onExit = () => {
+    fail(new Error('The import writer thread ended.'));
+    closed.resolve();
+  };
+  worker.on('message', onMessage);
+  worker.once('exit', onExit);
+
+  return {
+    async write(batch, checkpoint) {
+      const lane = turn++ % lanes.length;
+      await laneWrites[lane];
+      if (failure) throw failure;
+      clock.time('stage', () => (lanes[lane] as StagingLane).stage(batch));
+      const done = settlement();
+      writes.push({ checkpoint, done });
+      laneWrites[lane] = done.promise;
+      send({ type: 'write', lane, firsts: batch.firsts.length, lasts: batch.lasts.length, errors: batch.errors });
+    },
+    async flush() {
+      if (failure) throw failure;
+      const flushed = settlement();
+      flushes.push(flushed);
+      send({ type: 'flush' });
+      await flushed.promise;
+    },
+    // Every batch taken is written (the writer serves the close after them), as a batch in
+    // progress is on PostgreSQL: the pipeline takes a batch only once it has checked for a cancel.
+    close: once(async () => {
+      send({ type: 'close' });
+      await closed.promise;
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      end();
+    }),
+  };
+}
+
+function asError({ name, message, code }: WriterFailure): Error {
+  return Object.assign(new Error(message), { name, ...(code === undefined ? {} : { code }) });
 }

@@ -1,4 +1,5 @@
 import type { CompiledQuery } from 'kysely';
+import type { MemoryShares } from '../config.js';
 import type { PhaseClock } from '../shared/phase-clock.js';
 
 // Where an import's validated batches go: transactions holding a batch's products (or several
@@ -64,8 +65,8 @@ export interface BatchCheckpoint {
 
 export interface ImportSink {
   /**
-   * Takes the next batch. SQLite writes it at once, in one transaction with its checkpoint.
-   * PostgreSQL stages it, and once the staged batches hold SinkOptions.mergeRows records writes
+   * Takes the next batch. SQLite hands it to its writer thread, which writes it in one transaction
+   * with its checkpoint while the next batch is parsed. PostgreSQL stages it, and once the staged batches hold SinkOptions.mergeRows records writes
    * them together in one transaction with the last one's checkpoint, while the next ones are
    * staged on a second connection. Resolves once the sink can take another batch; rejects with
    * the error of a write that failed.
@@ -85,10 +86,12 @@ export interface SinkOptions {
    * upserts), `checkpoint` (the job's row and rejected rows), `commit` (begin and commit).
    */
   clock: PhaseClock;
-  /** SQLite: the page cache of the import's connection (PostgreSQL's is the server's). */
-  pageCacheKib: number;
-  /** SQLite: the page cache of that connection's temporary database (the staging table). */
-  tempCacheKib: number;
+  /**
+   * The run's memory (IMPORT_MEMORY_MB as importMemoryShares shares it). SQLite: the page caches
+   * of the import's connection and of its temporary database, and its writer thread's heap;
+   * PostgreSQL's caches are the server's.
+   */
+  memory: MemoryShares;
   /** PostgreSQL: records of the file staged before they are written together (each SKU once). */
   mergeRows: number;
 }

@@ -34,6 +34,8 @@ export interface SqlDialect {
    * rejected rows and the job's checkpoint in one transaction.
    */
   openImportSink(options: SinkOptions): Promise<ImportSink>;
+  /** Ends what the dialect holds open besides the Database's connections (SQLite: the imports' writer threads). Idempotent. */
+  close(): Promise<void>;
 }
 
 const SQL_DIALECT = Symbol('sqlDialect');

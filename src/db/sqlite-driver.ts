@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, SelectQueryNode, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
-import { API_WAL_AUTOCHECKPOINT_PAGES, SQLITE_BUSY_TIMEOUT_MS, isSqliteBusy } from './connection.sqlite.js';
+import { API_WAL_AUTOCHECKPOINT_PAGES, SQLITE_BUSY_TIMEOUT_MS, SQLITE_LOCK_RETRY_MS, isSqliteBusy } from './connection.sqlite.js';
 
 // Kysely's SQLite driver, except that a write meeting another connection's write lock (an
 // import's transaction, on its own thread) waits for it without blocking the event loop.
@@ -17,8 +17,7 @@ import { API_WAL_AUTOCHECKPOINT_PAGES, SQLITE_BUSY_TIMEOUT_MS, isSqliteBusy } fr
 // meets the lock half-way, where it could only fail). While other connections write (an import), the
 // connection also leaves the checkpoints to them (API_WAL_AUTOCHECKPOINT_PAGES).
 
-const FIRST_RETRY_MS = 2;
-const LONGEST_RETRY_MS = 50;
+const FIRST_RETRY_MS = 1;
 /** SQLite's own autocheckpoint threshold, kept while no other connection writes. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
 /** How long after another connection's last commit this one still leaves checkpoints to it (an import commits every second or so). */
@@ -82,7 +81,7 @@ class SqliteDriverWaitingForLocks extends SqliteDriver {
 
   async #executeWaitingForLock<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const startedAt = performance.now();
-    for (let retryMs = FIRST_RETRY_MS; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
+    for (let retryMs = FIRST_RETRY_MS; ; retryMs = Math.min(retryMs * 2, SQLITE_LOCK_RETRY_MS)) {
       try {
         return this.#execute<R>(query);
       } catch (error) {

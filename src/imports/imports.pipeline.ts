@@ -107,8 +107,6 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
     if (error instanceof CsvFileError) throw new ImportFailedError(error.message, { cause: error });
     throw error;
   }
-  await saveJobStart(ctx.database.db, ctx.jobId, header.columns.warnings, new Date().toISOString());
-
   const counters = readJobCounters(job);
   const resuming = counters.checkpoint_offset > header.endOffset;
   const state: ImportState = {
@@ -121,8 +119,7 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
   const memory = importMemoryShares(ctx.memoryMb ?? DEFAULT_IMPORT_MEMORY_MB);
   const sink = await ctx.database.dialect.openImportSink({
     clock,
-    pageCacheKib: memory.pageCacheKib,
-    tempCacheKib: memory.tempCacheKib,
+    memory,
     mergeRows: ctx.mergeRows ?? ctx.batchRows ?? MERGE_ROWS,
     jobId: ctx.jobId,
     columns: {
@@ -135,8 +132,11 @@ async function importWithClock(ctx: ImportRunContext, clock: PhaseClock): Promis
     ? { first: ctx.batchRows, rows: ctx.batchRows }
     : { first: FIRST_BATCH_ROWS, rows: Math.max(FIRST_BATCH_ROWS, Math.floor(memory.batchBytes / 2 / BATCH_BYTES_PER_ROW)) };
   const run = new ImportRun(ctx, sink, clock, header.columns, state, bytesTotal, sizing, gzip);
-  clock.add('start', startedAt);
   try {
+    // Saved once the sink is open (SQLite: a writer thread started): from here on, the job's next
+    // write is its first batch.
+    await saveJobStart(ctx.database.db, ctx.jobId, header.columns.warnings, new Date().toISOString());
+    clock.add('start', startedAt);
     return await run.execute(filePath);
   } finally {
     await sink.close();
@@ -212,18 +212,15 @@ class ImportRun {
   async execute(filePath: string): Promise<JobOutcome> {
     const clock = this.clock;
     const onRecord = (record: CsvRecord) => this.take(record);
-    const waitForSink = (committing: Promise<unknown>) => clock.timeAsync('wait for sink', () => committing);
+    const waitForSink = (taking: Promise<unknown>) => clock.timeAsync('wait for sink', () => taking);
     const isCancelled = () => clock.timeAsync('cancel check', async () => this.ctx.isCancelled());
-    let inflight: Promise<unknown> | null = null;
-    // Commits the closed batches one after the other, each started once the previous one is done;
-    // returns false when the job was cancelled meanwhile.
+    // Hands the closed batches to the sink one after the other, each once the sink has taken the one
+    // before (it writes them meanwhile); returns false when the job was cancelled meanwhile. The parser
+    // waits for each, so the heap holds the batch being parsed and at most one waiting for the sink.
     const drain = async (): Promise<boolean> => {
       for (let next = this.closed.shift(); next; next = this.closed.shift()) {
-        if (inflight) await waitForSink(inflight);
         if (this.committedAny && (await isCancelled())) return false;
-        const committing = this.commit(next);
-        committing.catch(() => undefined);
-        inflight = committing;
+        await waitForSink(this.commit(next));
       }
       return true;
     };
@@ -248,16 +245,11 @@ class ImportRun {
         if (Date.now() - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.report(this.committedAny ? 'importing' : 'parsing');
       }
       clock.time('parse', () => this.reader.finish(onRecord));
-    } catch (error) {
-      // The sink closes after this returns: let a commit still running finish first.
-      await (inflight as Promise<unknown> | null)?.catch(() => undefined);
-      throw error;
     } finally {
       await chunks.return(undefined);
     }
     this.closeBatch(true);
     if (!(await drain())) return { status: 'cancelled' };
-    if (inflight) await waitForSink(inflight);
     await waitForSink(this.sink.flush());
     this.report('finalizing');
     return { status: 'completed' };

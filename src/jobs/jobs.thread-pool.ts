@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares, type DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
+import { startThread as startWorker } from '../shared/threads.js';
 import type { RunOutcome } from './jobs.queue.js';
 import type { Job } from './jobs.schemas.js';
 
@@ -12,18 +13,6 @@ export type ThreadMessage =
   | { type: 'error'; jobId: string; message: string }
   | { type: 'connection-lost'; jobId: string; message: string; inARow: number }
   | { type: 'phases'; jobId: string; phases: Record<string, number> };
-
-/**
- * A thread module in TypeScript (running from source: tsx, vitest) starts through an entry that
- * registers tsx first, since threads do not inherit the loader; compiled ones (dist/) directly.
- */
-const TYPESCRIPT_ENTRY = new URL('./jobs.thread-entry.mjs', import.meta.url);
-
-/**
- * An import allocates fast and briefly (records, then batches): V8 would grow the thread's young
- * generation to its 32+ MiB maximum, all resident. 8 MiB keeps the server's peak RSS ~25 MB lower.
- */
-const YOUNG_GENERATION_MB = 8;
 
 export interface ThreadRunOptions {
   publish(job: Job): void;
@@ -69,15 +58,14 @@ export interface JobThreadPoolOptions {
 
 export function createJobThreadPool(databaseConfig: DatabaseConfig, options: JobThreadPoolOptions): JobThreadPool {
   const { stopTimeoutMs = 20_000, entry, memoryMb = DEFAULT_IMPORT_MEMORY_MB } = options;
-  const fromSource = entry.pathname.endsWith('.ts');
-  const workerFile = fromSource ? TYPESCRIPT_ENTRY : entry;
-  const workerData = { databaseConfig, memoryMb, ...(fromSource ? { threadModule: entry.href } : {}) };
-  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: importMemoryShares(memoryMb).heapMb };
+  const workerData = { databaseConfig, memoryMb };
+  const memory = importMemoryShares(memoryMb);
+  const resourceLimits = { maxYoungGenerationSizeMb: memory.youngGenerationMb, maxOldGenerationSizeMb: memory.heapMb };
   const idle: JobThread[] = [];
   const all = new Set<JobThread>();
 
   function startThread(): JobThread {
-    const worker = new Worker(workerFile, { workerData, resourceLimits });
+    const worker = startWorker(entry, { workerData, resourceLimits });
     let failure: Error | null = null;
     const thread: JobThread = {
       worker,

@@ -1,5 +1,5 @@
 // Entry of the crashing job thread of runner-takeover.test.ts (tsx registered first, as in
-// src/jobs/jobs.thread-entry.mjs).
+// src/shared/thread-entry.mjs).
 import { register } from 'tsx/esm/api';
 
 register();
