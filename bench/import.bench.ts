@@ -493,7 +493,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    '\nWhere the time went (seconds per phase, from the job thread; on SQLite the sink runs on the job thread between parses, on PostgreSQL its phases overlap the parse and only "wait for sink" holds it):\n',
+    '\nWhere the time went (seconds per phase: read, parse and validate on the job thread; the sink merges, checkpoints and commits beside the parse (SQLite: on its writer thread, after the job thread staged the batch within "wait for sink"), and only "wait for sink" holds the parser):\n',
   );
   console.log(`| run | ${PHASES.join(' | ')} |\n| --- |${PHASES.map(() => ' ---: |').join('')}`);
   for (const run of runs) {
