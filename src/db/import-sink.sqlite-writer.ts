@@ -39,14 +39,19 @@ export interface WriterSettings {
   indexedColumns: readonly string[];
   pageCacheKib: number;
   tempCacheKib: number;
-  /** The staging files the job thread fills in turns (STAGING_TABLE in each), attached as lane0 and lane1. */
+  /** The staging files the job thread fills in turns (STAGING_TABLE in each), each attached for the transaction of a batch staged in it. */
   lanes: readonly string[];
 }
 
-/** The table of a staging file: a batch's rows, `pass` 1 for the first row of each key, 2 for the last of a repeated key. */
+/**
+ * The table of a staging file: a batch's rows, `pass` 1 for the first row of each key, 2 for the
+ * last of a repeated key (unique within a pass). Kept in (pass, key) order, so the upsert walks it
+ * in the order it writes instead of sorting each batch.
+ */
 export const STAGING_TABLE = `import_staging (
-  pass integer not null, sku text not null, sku_key text not null, name text not null,
-  description text, price_cents integer, active integer not null)`;
+  pass integer not null, sku_key text not null, sku text not null, name text not null,
+  description text, price_cents integer, active integer not null,
+  primary key (pass, sku_key)) without rowid`;
 
 /**
  * From the job thread, in order: an import's `open`, its writes, flushes and `close`. A `write`
