@@ -206,86 +206,100 @@ function asFailure(error: unknown): WriterFailure {
   return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-/**
- * Makes this worker thread a writer of SQLite imports: one import at a time (`open` … `close`), its
- * commands served in order, one batch's transaction at a time.
- */
+/** Makes this worker thread a writer of SQLite imports (import-sink.sqlite-thread.ts). */
 export function serveImportWriter(): void {
   const port = parentPort;
   if (!port) throw new Error('The import writer runs only as a worker thread.');
-  const reply = (message: WriterReply) => port.postMessage(message);
-  let clock = new PhaseClock();
-  let writer: BatchWriter | null = null;
-  /** The rejected rows of the batch whose transaction waits for its checkpoint; commands meanwhile wait in `backlog`. */
-  let open: RejectedRow[] | null = null;
-  let failed = false;
-  const backlog: WriterCommand[] = [];
+  const server = new ImportWriterServer((message) => port.postMessage(message));
+  port.on('message', (command: WriterCommand) => server.receive(command));
+}
 
-  const fail = (error: unknown) => {
-    failed = true;
-    open = null;
-    writer?.rollback();
-    reply({ type: 'failed', failure: asFailure(error) });
-  };
-  const attempt = (work: () => void) => {
+/**
+ * One import at a time (`open` … `close`), its commands served in order. A batch's transaction
+ * stays open until its checkpoint (or `abandon`) comes; the commands that arrive meanwhile wait.
+ */
+class ImportWriterServer {
+  private clock = new PhaseClock();
+  private writer: BatchWriter | null = null;
+  /** The rejected rows of the batch whose transaction waits for its checkpoint. */
+  private waiting: RejectedRow[] | null = null;
+  private failed = false;
+  private readonly backlog: WriterCommand[] = [];
+
+  constructor(private readonly reply: (message: WriterReply) => void) {}
+
+  receive(command: WriterCommand): void {
+    if (this.waiting && command.type !== 'checkpoint' && command.type !== 'abandon') {
+      this.backlog.push(command);
+      return;
+    }
+    this.handle(command);
+    while (!this.waiting && this.backlog.length > 0) this.handle(this.backlog.shift() as WriterCommand);
+  }
+
+  private handle(command: WriterCommand): void {
+    if (command.type === 'open') return this.open(command.settings);
+    const writer = this.writer;
+    // Nothing is open: only a close can come here, after an open that failed.
+    if (!writer) return this.reply({ type: 'closed', phases: {} });
+    if (command.type === 'write') return this.write(writer, command);
+    if (command.type === 'checkpoint' || command.type === 'abandon') return this.settle(writer, command);
+    if (command.type === 'flush') return this.flush(writer);
+    this.close(writer);
+  }
+
+  private open(settings: WriterSettings): void {
+    this.clock = new PhaseClock();
+    this.failed = false;
+    try {
+      this.writer = openBatchWriter(settings, this.clock);
+      this.reply({ type: 'opened' });
+    } catch (error) {
+      this.reply({ type: 'failed', failure: asFailure(error) });
+    }
+  }
+
+  private write(writer: BatchWriter, { lane, firsts, lasts, errors }: Extract<WriterCommand, { type: 'write' }>): void {
+    if (this.failed) return;
+    this.attempt(() => {
+      const counts = writer.merge(lane, firsts, lasts);
+      this.waiting = errors;
+      this.reply({ type: 'counts', counts });
+    });
+  }
+
+  private settle(writer: BatchWriter, command: Extract<WriterCommand, { type: 'checkpoint' | 'abandon' }>): void {
+    const errors = this.waiting;
+    if (!errors) return;
+    this.attempt(() => {
+      if (command.type === 'checkpoint') writer.commit(command, errors);
+      else writer.rollback();
+      this.waiting = null;
+      this.reply({ type: command.type === 'checkpoint' ? 'committed' : 'abandoned' });
+    });
+  }
+
+  private flush(writer: BatchWriter): void {
+    if (!this.failed) this.attempt(() => writer.checkpointWal());
+    this.reply({ type: 'flushed' });
+  }
+
+  private close(writer: BatchWriter): void {
+    writer.rollback();
+    writer.close();
+    this.writer = null;
+    this.reply({ type: 'closed', phases: this.clock.milliseconds() });
+  }
+
+  /** Runs `work`; if it throws, the batch in progress is rolled back and the import's writes fail from here on. */
+  private attempt(work: () => void): void {
     try {
       work();
     } catch (error) {
-      fail(error);
+      this.failed = true;
+      this.waiting = null;
+      this.writer?.rollback();
+      this.reply({ type: 'failed', failure: asFailure(error) });
     }
-  };
-
-  const handle = (command: WriterCommand) => {
-    if (command.type === 'open') {
-      clock = new PhaseClock();
-      failed = false;
-      try {
-        writer = openBatchWriter(command.settings, clock);
-        reply({ type: 'opened' });
-      } catch (error) {
-        reply({ type: 'failed', failure: asFailure(error) });
-      }
-    } else if (!writer) {
-      // Nothing is open: only a close can come here, after an open that failed.
-      reply({ type: 'closed', phases: {} });
-    } else if (command.type === 'write') {
-      const batchWriter = writer;
-      if (!failed) {
-        attempt(() => {
-          const counts = batchWriter.merge(command.lane, command.firsts, command.lasts);
-          open = command.errors;
-          reply({ type: 'counts', counts });
-        });
-      }
-    } else if (command.type === 'checkpoint' || command.type === 'abandon') {
-      const errors = open;
-      const batchWriter = writer;
-      if (errors) {
-        attempt(() => {
-          if (command.type === 'checkpoint') batchWriter.commit(command, errors);
-          else batchWriter.rollback();
-          open = null;
-          reply({ type: command.type === 'checkpoint' ? 'committed' : 'abandoned' });
-        });
-      }
-    } else if (command.type === 'flush') {
-      const batchWriter = writer;
-      if (!failed) attempt(() => batchWriter.checkpointWal());
-      reply({ type: 'flushed' });
-    } else {
-      writer.rollback();
-      writer.close();
-      writer = null;
-      reply({ type: 'closed', phases: clock.milliseconds() });
-    }
-  };
-
-  port.on('message', (command: WriterCommand) => {
-    if (open && command.type !== 'checkpoint' && command.type !== 'abandon') {
-      backlog.push(command);
-      return;
-    }
-    handle(command);
-    while (!open && backlog.length > 0) handle(backlog.shift() as WriterCommand);
-  });
+  }
 }
