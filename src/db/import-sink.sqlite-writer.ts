@@ -56,7 +56,8 @@ export const STAGING_TABLE = `import_staging (
 /**
  * From the job thread, in order: an import's `open`, its writes, flushes and `close`. A `write`
  * (of the batch staged in a lane) is answered by `counts`; the job thread then sends its
- * checkpoint's statement (`checkpoint`, committed with the batch) or `abandon` (rolled back).
+ * checkpoint's statement (`checkpoint`, committed with the batch) or, when it could not build
+ * one (it then fails the import's writes itself), `abandon` (rolled back, unanswered).
  */
 export type WriterCommand =
   | { type: 'open'; settings: WriterSettings }
@@ -77,7 +78,6 @@ export type WriterReply =
   | { type: 'opened' }
   | { type: 'counts'; counts: WriteCounts }
   | { type: 'committed' }
-  | { type: 'abandoned' }
   | { type: 'flushed' }
   | { type: 'failed'; failure: WriterFailure }
   | { type: 'closed'; phases: Record<string, number> };
@@ -272,10 +272,14 @@ class ImportWriterServer {
     const errors = this.waiting;
     if (!errors) return;
     this.attempt(() => {
-      if (command.type === 'checkpoint') writer.commit(command, errors);
-      else writer.rollback();
       this.waiting = null;
-      this.reply({ type: command.type === 'checkpoint' ? 'committed' : 'abandoned' });
+      if (command.type === 'abandon') {
+        // The job thread has failed the import: the writes queued behind this one are not written.
+        this.failed = true;
+        return writer.rollback();
+      }
+      writer.commit(command, errors);
+      this.reply({ type: 'committed' });
     });
   }
 

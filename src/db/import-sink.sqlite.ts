@@ -230,8 +230,6 @@ function createSink(worker: Worker, lanes: readonly StagingLane[], clock: SinkOp
       const { checkpoint, done } = writes.shift() as (typeof writes)[number];
       checkpoint.committed();
       done.resolve();
-    } else if (reply.type === 'abandoned') {
-      writes.shift()?.done.resolve();
     } else if (reply.type === 'flushed') {
       flushes.shift()?.resolve();
     }

@@ -102,4 +102,30 @@ describeEachDialect('import sink on %s', (dialect) => {
     expect(committed).toEqual(['next']);
     expect(await productCount()).toBe(1);
   });
+
+  it('fails the import when a checkpoint cannot be built: nothing from that batch on is written, and the sink still closes', async () => {
+    await test.database.db.deleteFrom('products').execute();
+    const committed: string[] = [];
+    const sink = await openSink();
+    const unbuildable = {
+      statement: (): never => {
+        throw new Error('no checkpoint for this batch');
+      },
+      committed: () => committed.push('unbuildable'),
+    };
+    let failure: unknown = null;
+    try {
+      await sink.write(batchOf(product('D-1', 'one')), checkpoint(committed, 'one'));
+      await sink.flush();
+      await sink.write(batchOf(product('D-2', 'two')), unbuildable);
+      await sink.write(batchOf(product('D-3', 'three')), checkpoint(committed, 'three'));
+      await sink.flush();
+    } catch (error) {
+      failure = error;
+    }
+    expect(String(failure)).toMatch(/no checkpoint for this batch/);
+    await sink.close();
+    expect(committed).toEqual(['one']);
+    expect(await test.database.db.selectFrom('products').select('sku').execute()).toEqual([{ sku: 'D-1' }]);
+  });
 });
