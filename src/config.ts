@@ -110,7 +110,7 @@ export interface MemoryShares {
    * server, peak 252 -> 242 MB), and costs no time now that the parse runs beside the writes.
    */
   youngGenerationMb: number;
-  /** The part of that heap an import's batches may hold (the one being parsed and the one being written). */
+  /** The part of that heap an import's batches may hold (the one being parsed and one waiting for the sink). */
   batchBytes: number;
   /** SQLite: the page cache of the import's connection, in KiB. */
   pageCacheKib: number;
@@ -124,11 +124,11 @@ export interface MemoryShares {
  * How the memory budget (IMPORT_MEMORY_MB) is shared, in this one place. A job thread: ¾ is its
  * JavaScript heap (V8's old-generation limit), of which a third holds an import's batches; ¼ is the
  * SQLite page cache of the import's connection, and 1/32 the cache of that connection's temporary
- * database (its staging table; beyond it, pages go to a temporary file, as do the merge's statement
- * journal and sorter runs, not to the heap). On SQLite that connection is on a writer thread of the
- * import's (src/db/import-sink.sqlite.ts; its heap holds no batch). Each other SQLite connection of the process (the API's, the search
- * indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap limit with 32 MiB of batches, a
- * 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's
+ * database (beyond it, the merge's statement journal and sorter runs go to a temporary file, not to
+ * the heap). On SQLite that connection is on a writer thread of the import's
+ * (src/db/import-sink.sqlite.ts; its heap holds no batch). Each other SQLite connection of the
+ * process (the API's, the search indexer's, a job thread's own) caches 1/32. At 128: a 96 MiB heap
+ * limit with 32 MiB of batches, a 32 + 4 MiB import cache, 4 MiB per other connection. PostgreSQL's
  * caches are the server's. Limits, not reservations: the heaps take what they use.
  */
 export function importMemoryShares(memoryMb: number): MemoryShares {

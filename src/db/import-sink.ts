@@ -65,10 +65,11 @@ export interface BatchCheckpoint {
 
 export interface ImportSink {
   /**
-   * Takes the next batch. SQLite hands it to its writer thread, which writes it in one transaction
-   * with its checkpoint while the next batch is parsed. PostgreSQL stages it, and once the staged batches hold SinkOptions.mergeRows records writes
-   * them together in one transaction with the last one's checkpoint, while the next ones are
-   * staged on a second connection. Resolves once the sink can take another batch; rejects with
+   * Takes the next batch. SQLite stages it in a scratch file for its writer thread, which writes it
+   * in one transaction with its checkpoint while the next batch is parsed. PostgreSQL stages it,
+   * and once the staged batches hold SinkOptions.mergeRows records writes them together in one
+   * transaction with the last one's checkpoint, while the next ones are staged on a second
+   * connection. Resolves once the sink can take another batch; rejects with
    * the error of a write that failed.
    */
   write(batch: SinkBatch, checkpoint: BatchCheckpoint): Promise<void>;
@@ -88,8 +89,7 @@ export interface SinkOptions {
   clock: PhaseClock;
   /**
    * The run's memory (IMPORT_MEMORY_MB as importMemoryShares shares it). SQLite: the page caches
-   * of the import's connection and of its temporary database, and its writer thread's heap;
-   * PostgreSQL's caches are the server's.
+   * of the import's connection and of its temporary database; PostgreSQL's caches are the server's.
    */
   memory: MemoryShares;
   /** PostgreSQL: records of the file staged before they are written together (each SKU once). */
