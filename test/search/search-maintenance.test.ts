@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { importMemoryShares } from '../../src/config.js';
+import { PhaseClock } from '../../src/shared/phase-clock.js';
 import { rebuildSearchIndex } from '../../src/search/search.reindex.js';
 import { freePort } from '../support/ports.js';
 import { POSTGRES_URL } from '../support/services.js';
@@ -14,6 +17,7 @@ import { QUEUE_PROBED_FROM } from '../../src/db/search-index.postgres.js';
 import { createProductsService } from '../../src/products/products.service.js';
 import { holdImportAtNextBatch } from '../support/import-hold.js';
 import { createTestStore, openTestDatabase, startTestApp, type Dialect, type TestApp, type TestStore } from '../support/test-app.js';
+import { waitUntil } from '../webhooks/webhook-support.js';
 import { csvText, importFile, uploadRaw, waitForJob, type Cells, type JobJson } from '../jobs/job-helpers.js';
 
 // Keeping the search index: API writes are found by the very next search; imported rows once
@@ -323,6 +327,59 @@ describeEach("PostgreSQL's own search plans on %s", postgresCase, (dialect) => {
       expect(await opened.database.dialect.searchIndex.countUnindexed(db)).toBe(0);
     } finally {
       await writer.close();
+      await opened.close();
+    }
+  });
+
+  it("queue again a product an import writes while an indexer has claimed it", { timeout: 60_000 }, async () => {
+    const opened = await openTestDatabase(dialect);
+    const holder = new pg.Client({ connectionString: POSTGRES_URL });
+    const watcher = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    await watcher.connect();
+    try {
+      const { db } = opened.database;
+      const sink = () =>
+        opened.database.dialect.openImportSink({
+          jobId: 'claimed',
+          columns: { description: true, price: true, active: true },
+          clock: new PhaseClock(),
+          memory: importMemoryShares(128),
+          mergeRows: 1,
+        });
+      const checkpoint = { statement: () => db.updateTable('jobs').set({ phase: 'importing' }).where('id', '=', 'none').compile(), committed: () => undefined };
+      const write = async (name: string) => {
+        const importing = await sink();
+        try {
+          const firsts = [{ sku: 'CLAIM-1', key: 'claim-1', name, description: null, priceCents: null, active: 1 as const }];
+          await importing.write({ rows: 1, firsts, lasts: [], errors: [] }, checkpoint);
+          await importing.flush();
+        } finally {
+          await importing.close();
+        }
+      };
+      await write('Before');
+      const queued = async () => Number((await sql<{ n: string }>`select count(*) as n from product_search_queue`.execute(db)).rows[0]?.n);
+      expect(await queued()).toBe(1);
+
+      // An indexer's claim: the queue row deleted by a transaction that has not committed.
+      await holder.query(`set search_path to ${opened.store.schema as string}`);
+      await holder.query('begin');
+      expect((await holder.query('delete from product_search_queue')).rowCount).toBe(1);
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      const written = write('After');
+      await waitUntil(
+        async () => (await watcher.query(`select 1 from pg_stat_activity where $1 = any(pg_blocking_pids(pid))`, [holderPid])).rowCount === 1,
+        30_000,
+        () => "the import's write to wait for the claim",
+      );
+      await holder.query('commit');
+      await written;
+      // Queued again: the indexer that claimed it read the product before the write.
+      expect(await queued()).toBe(1);
+    } finally {
+      await holder.end();
+      await watcher.end();
       await opened.close();
     }
   });
