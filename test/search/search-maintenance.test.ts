@@ -129,6 +129,12 @@ describeEachDialect('search index maintenance on %s', (dialect) => {
     expect(await list(t, 'sku=many-')).toMatchObject({ total: 10_500, total_exact: true });
     const narrow = await list(t, 'q=pangolin%2010499');
     expect(narrow).toMatchObject({ total: 1, total_exact: true });
+    // An exact count gives a sorted page past the first (counted and paged by one statement).
+    const second = await list(t, 'q=pangolin%201049&sort=name&order=desc&page=2&page_size=5');
+    expect(second).toMatchObject({ total: 11, total_exact: true, pages: 3 });
+    expect(second.items.map((item) => item.sku)).toEqual(['MANY-10494', 'MANY-10493', 'MANY-10492', 'MANY-10491', 'MANY-10490']);
+    const byPrice = await list(t, 'q=pangolin%201049&active=true&sort=price&page=3&page_size=5');
+    expect(byPrice.items.map((item) => item.sku)).toEqual(['MANY-10499']);
   });
 
   it('rebuilds from scratch (npm run reindex) to the same answers', async () => {
