@@ -158,7 +158,7 @@ function mergeSql(changed: string[]): string {
     -- claimed one of these ids holds its queue row deleted and uncommitted: the unique check waits
     -- for it, then inserts the id again (or finds it still queued if the indexer rolled back). DO
     -- NOTHING rather than a no-op DO UPDATE, which locked and rewrote each id already queued (written by
-    -- an earlier write of the job, or by the last import): 0.3–1.2 s of a 500k file's writes (README,
+    -- an earlier write of the job, or by an import the indexer has not caught up with; README,
     -- "PostgreSQL: the search queue's conflicts").
     queued as (
       insert into product_search_queue (product_id) select id from written
