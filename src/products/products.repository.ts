@@ -186,8 +186,7 @@ export async function listProducts(
     // Deferred join: the page's ids first, so skipping `offset` rows walks an index (id, or the
     // sort's index ending in id) without reading those rows; then only the page's rows are read.
     const ids = order.sort === 'price' ? await pricedPageIds(on, source, order, page) : pageIds(on, source, order, page);
-    if (Array.isArray(ids) && ids.length === 0) return [];
-    return applyOrder(on.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
+    return readRows(on, ids, order);
   };
   const search = indexedSearch(filter);
   if (search === undefined) {
@@ -246,9 +245,9 @@ export async function listProducts(
   return { rows, total: totalExact ? counted : TEXT_SEARCH_COUNT_LIMIT, totalExact, searchComplete };
 }
 
-/** The rows of a page's ids, in the page's order. */
-function readRows(db: Executor, ids: number[], order: ProductOrder): Promise<ProductRow[]> {
-  if (ids.length === 0) return Promise.resolve([]);
+/** The rows of a page's ids (found, or the query finding them), in the page's order. */
+function readRows(db: Executor, ids: number[] | ReturnType<typeof pageIds>, order: ProductOrder): Promise<ProductRow[]> {
+  if (Array.isArray(ids) && ids.length === 0) return Promise.resolve([]);
   return applyOrder(db.selectFrom('products').selectAll().where('id', 'in', ids), order).execute();
 }
 
