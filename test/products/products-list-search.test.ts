@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDatabase } from '../../src/db/database.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, testConfig, type TestApp } from '../support/test-app.js';
 
 // The list's search and counting paths that differ per database underneath (SQLite GLOB with
 // case classes vs PostgreSQL ILIKE; trigger-kept counts vs count(*)) must answer the same.
@@ -123,5 +124,39 @@ describeEachDialect('product list search and counts on %s', (dialect) => {
     expect(selected.json()).toEqual({ deleted: 2 });
     expect(await totals()).toEqual([4, 4, 0]);
     expect((await list('page_size=1')).pages).toBe(4);
+  });
+
+  // SQLite keeps the counts until the database changes (dialect.sqlite.ts, productCounter): a
+  // commit of another connection, a write of the app's own, but never a transaction's own rows.
+  it("counts another connection's writes and never a rolled-back transaction's rows", async () => {
+    const totals = async () => [(await list('')).total, (await list('active=false')).total];
+    const before = await totals();
+
+    const other = createDatabase(testConfig(t.store).database);
+    try {
+      const now = new Date().toISOString();
+      await other.db
+        .insertInto('products')
+        .values({ sku: 'OTHER-1', sku_key: 'other-1', name: 'From elsewhere', active: 0, created_at: now, updated_at: now })
+        .execute();
+      expect(await totals()).toEqual([before[0]! + 1, before[1]! + 1]);
+      await other.db.deleteFrom('products').where('sku_key', '=', 'other-1').execute();
+      expect(await totals()).toEqual(before);
+    } finally {
+      await other.close();
+    }
+
+    const { database } = t.runtime;
+    const rolledBack = new Error('roll back');
+    await expect(
+      database.db.transaction().execute(async (tx) => {
+        const now = new Date().toISOString();
+        await tx.insertInto('products').values({ sku: 'GONE-1', sku_key: 'gone-1', name: 'Rolled back', active: 1, created_at: now, updated_at: now }).execute();
+        expect(await database.dialect.countProducts(tx)).toBe(before[0]! + 1);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    expect(await database.dialect.countProducts(database.db)).toBe(before[0]);
+    expect(await totals()).toEqual(before);
   });
 });
