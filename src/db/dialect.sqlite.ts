@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { sqliteImportWriters } from './import-sink.sqlite.js';
 import { sqliteSearchIndex } from './search-index.sqlite.js';
+import type { Executor } from './database.schema.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { escapeLike } from './sql-fragments.js';
 
@@ -35,12 +36,12 @@ interface CountsKey {
  *
  * The counts are kept until the database changes: the key of the state they were counted in is
  * read in the same statement, and a later state with the same key is the same data (no commit of
- * another connection, no write of this one). Outside transactions only: inside one, its own
- * uncommitted rows would be counted, and a rollback does not change the key. The app has one API
- * connection (sqlite-driver.ts), whose statements the counter sees.
+ * another connection, no write of this one). Kept per connection (its Kysely instance): both parts
+ * of the key are the connection's own. Outside transactions only: inside one, its own uncommitted
+ * rows would be counted, and a rollback does not change the key.
  */
 function productCounter(): SqlDialect['countProducts'] {
-  let counted: { key: CountsKey; totals: Map<boolean | undefined, number> } | null = null;
+  const byConnection = new WeakMap<Executor, { key: CountsKey; totals: Map<boolean | undefined, number> }>();
   const keyColumns = sql`total_changes() as own, (select data_version from pragma_data_version) as others`;
   const sameKey = (a: CountsKey, b: CountsKey) => a.own === b.own && a.others === b.others;
   return async (db, active) => {
@@ -56,12 +57,16 @@ function productCounter(): SqlDialect['countProducts'] {
     }
     const { rows: keys } = await sql<CountsKey>`select ${keyColumns}`.execute(db);
     const key = keys[0] as CountsKey;
+    let counted = byConnection.get(db);
     const known = counted && sameKey(counted.key, key) ? counted.totals.get(active) : undefined;
     if (known !== undefined) return known;
     const { rows } = await sql<CountsKey & { total: number }>`select ${keyColumns}, (${query}) as total`.execute(db);
     const row = rows[0] as CountsKey & { total: number };
     const state = { own: row.own, others: row.others };
-    if (!counted || !sameKey(counted.key, state)) counted = { key: state, totals: new Map() };
+    if (!counted || !sameKey(counted.key, state)) {
+      counted = { key: state, totals: new Map() };
+      byConnection.set(db, counted);
+    }
     counted.totals.set(active, Number(row.total));
     return Number(row.total);
   };
