@@ -103,7 +103,7 @@ export const SQLITE_INDEXED_COLUMNS: ReadonlySet<string> = new Set(['sku', 'name
 export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex {
   return {
     indexedColumns: SQLITE_INDEXED_COLUMNS,
-    async candidates(db, term, scope) {
+    async candidates(db, term, scope, active) {
       const { index, vocabulary } = TABLES[scope];
       const chars = [...foldForSearch(term)];
       const match = chars.length >= TRIGRAM_LENGTH ? trigramQuery(chars) : await shortTermQuery(db, vocabulary, chars);
@@ -116,7 +116,14 @@ export function sqliteSearchIndex(file: string, cacheKib?: number): SearchIndex 
       const dirty = (columns: RawBuilder<unknown>) => sql`select ${columns} from products where search_dirty > 0 and not ${JOB_RUNNING}`;
       const dirtyIds = dirty(sql`id`);
       const table = sql.table(index);
-      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match}
+      // Beside `active=false`, the inactive products' ids (the (active, id) index: ~2 ms per 100k)
+      // are gathered first, so only the inactive candidates' rows are read and checked
+      // (`q=window&active=false` at 1M, 22k candidates for 2,175 matches: 78 -> 37 ms in
+      // better-sqlite3). Inactive products are taken to be the minority, as countProducts does. `+ 0`
+      // keeps the match the outer loop: with the set as the rowid's constraint, SQLite ran the
+      // match once per inactive id (minutes).
+      const inactiveOnly = active === false ? sql`and f.rowid + 0 in (select id from products where active = 0)` : sql``;
+      const indexed = sql`${table} f join products p on p.id = f.rowid where ${table} match ${match} ${inactiveOnly}
         and (p.search_dirty = 0 or ${JOB_RUNNING})`;
       return {
         rows: sql`(select p.* from ${indexed} union all ${dirty(sql`*`)})`,
