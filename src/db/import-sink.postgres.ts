@@ -18,9 +18,9 @@ import {
 // transaction with the checkpoint of the last of them: each SKU written once, with its last row,
 // in key order. (An upsert per batch wrote a SKU repeated across batches once per batch — 180k
 // writes re-importing a 500k file where the floor writes none — and walked the indexes once per
-// batch: README, "PostgreSQL: where the `merge` seconds go".) The counts come out of the same
-// statement, each staged row compared with the row of its SKU before it (staged, or the product
-// as the statement found it). Two connections take turns, each with its own staging table: one
+// batch: docs/performance-log.md, "PostgreSQL: where the `merge` seconds go".) The counts come out
+// of the same statement, each staged row compared with the row of its SKU before it (staged, or
+// the product as the statement found it). Two connections take turns, each with its own staging table: one
 // stages the next batches while the other writes.
 
 /** A connection of the sink and the batches staged on it, not written yet. */
@@ -143,7 +143,8 @@ function createSink(pool: pg.Pool, clients: pg.PoolClient[], { jobId, columns, c
  * written. Only the first of a SKU's several staged rows looks the product up by key (every
  * part of one statement reads the same snapshot, so it sees the product before `written`
  * changed it). Joining every staged first to products hashed the whole table for each write:
- * at 800k products ~1.5–2.4 s of a 200k-record write's 5–6.6 s (README, Performance).
+ * at 800k products ~1.5–2.4 s of a 200k-record write's 5–6.6 s (docs/performance-log.md,
+ * "PostgreSQL: the import's counts without a hash of the products").
  */
 function mergeSql(changed: string[]): string {
   const list = (prefix: string) => changed.map((column) => `${prefix}${column}`).join(', ');
@@ -168,8 +169,8 @@ function mergeSql(changed: string[]): string {
     -- claimed one of these ids holds its queue row deleted and uncommitted: the unique check waits
     -- for it, then inserts the id again (or finds it still queued if the indexer rolled back). DO
     -- NOTHING rather than a no-op DO UPDATE, which locked and rewrote each id already queued (written by
-    -- an earlier write of the job, or by an import the indexer has not caught up with; README,
-    -- "PostgreSQL: the search queue's conflicts").
+    -- an earlier write of the job, or by an import the indexer has not caught up with;
+    -- docs/performance-log.md, "PostgreSQL: the search queue's conflicts").
     queued as (
       insert into product_search_queue (product_id) select id from written
       on conflict (product_id) do nothing)
