@@ -20,8 +20,8 @@ import {
 // writes re-importing a 500k file where the floor writes none — and walked the indexes once per
 // batch: docs/performance-log.md, "PostgreSQL: where the `merge` seconds go".) The counts come out
 // of the same statement, each staged row compared with the row of its SKU before it (staged, or
-// the product as the statement found it). Two connections take turns, each with its own staging table: one
-// stages the next batches while the other writes.
+// the product as the statement found it). Two connections take turns, each with its own staging
+// table: one stages the next batches while the other writes.
 
 /** A connection of the sink and the batches staged on it, not written yet. */
 interface Lane {
