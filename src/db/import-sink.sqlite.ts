@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { once } from '../shared/shutdown.js';
-import { startThread, threadModule } from '../shared/threads.js';
+import { keptThreads, startThread, threadModule } from '../shared/threads.js';
 import type { BatchCheckpoint, ImportedProduct, ImportSink, SinkBatch, SinkOptions } from './import-sink.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './connection.sqlite.js';
 import { SQLITE_INDEXED_COLUMNS } from './search-index.sqlite.js';
@@ -36,32 +36,25 @@ export interface SqliteImportWriters {
 }
 
 export function sqliteImportWriters(file: string): SqliteImportWriters {
-  const idle: Worker[] = [];
-  const all = new Set<Worker>();
   let closing = false;
-
-  const start = () => {
+  const writers = keptThreads(() => {
     const worker = startThread(WRITER_THREAD, { workerData: {}, resourceLimits: WRITER_HEAP });
-    all.add(worker);
-    worker.once('exit', () => {
-      all.delete(worker);
-      if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1);
-    });
+    worker.once('exit', () => writers.exited(worker));
     // An uncaught error ends the thread: the sink using it fails on its exit.
     worker.on('error', () => undefined);
     return worker;
-  };
+  });
 
   return {
     async openSink(options) {
       if (closing) throw new Error('The database is closing: no import can start.');
-      const worker = idle.pop() ?? start();
+      const worker = writers.take();
       // An idle writer does not keep the process alive.
       worker.ref();
       const release = () => {
         worker.unref();
         if (closing) void worker.terminate();
-        else if (all.has(worker)) idle.push(worker);
+        else writers.release(worker);
       };
       const { memory, jobId, columns } = options;
       const lanes: StagingLane[] = [];
@@ -97,10 +90,11 @@ export function sqliteImportWriters(file: string): SqliteImportWriters {
     // batch it is writing, as it did when the job thread wrote it), or after CLOSE_WAIT_MS.
     close: once(async () => {
       closing = true;
-      const exits = Promise.all([...all].map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
-      for (const worker of idle.splice(0)) void worker.terminate();
+      const running = [...writers.all];
+      const exits = Promise.all(running.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
+      for (const worker of writers.takeIdle()) void worker.terminate();
       const waited = setTimeout(() => {
-        for (const worker of all) void worker.terminate();
+        for (const worker of running) void worker.terminate();
       }, CLOSE_WAIT_MS);
       await exits;
       clearTimeout(waited);

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_IMPORT_MEMORY_MB, importMemoryShares, type DatabaseConfig } from '../config.js';
 import { once } from '../shared/shutdown.js';
-import { startThread as startWorker } from '../shared/threads.js';
+import { keptThreads, startThread as startWorker } from '../shared/threads.js';
 import type { RunOutcome } from './jobs.queue.js';
 import type { Job } from './jobs.schemas.js';
 
@@ -61,8 +61,7 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
   const workerData = { databaseConfig, memoryMb };
   const memory = importMemoryShares(memoryMb);
   const resourceLimits = { maxYoungGenerationSizeMb: memory.youngGenerationMb, maxOldGenerationSizeMb: memory.heapMb };
-  const idle: JobThread[] = [];
-  const all = new Set<JobThread>();
+  const threads = keptThreads(startThread);
 
   function startThread(): JobThread {
     const worker = startWorker(entry, { workerData, resourceLimits });
@@ -91,22 +90,19 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
       failure = error;
     });
     worker.on('exit', (code) => {
-      all.delete(thread);
-      const index = idle.indexOf(thread);
-      if (index >= 0) idle.splice(index, 1);
+      threads.exited(thread);
       const current = thread.current;
       thread.current = null;
       if (!current) return;
       if (current.options.signal.aborted) current.resolve('interrupted');
       else current.reject(failure ?? new Error(`the job thread exited with code ${code}`));
     });
-    all.add(thread);
     return thread;
   }
 
   return {
     run(jobId, options) {
-      const thread = idle.pop() ?? startThread();
+      const thread = threads.take();
       return new Promise<RunOutcome>((resolve, reject) => {
         const stop = () => {
           thread.worker.postMessage({ type: 'stop' } satisfies ThreadCommand);
@@ -116,7 +112,7 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
         };
         const settle = () => {
           options.signal.removeEventListener('abort', stop);
-          if (all.has(thread)) idle.push(thread);
+          threads.release(thread);
         };
         thread.current = {
           jobId,
@@ -136,11 +132,12 @@ export function createJobThreadPool(databaseConfig: DatabaseConfig, options: Job
       });
     },
     close: once(async () => {
-      for (const thread of all) {
+      const running = [...threads.all];
+      for (const thread of running) {
         thread.worker.postMessage({ type: 'exit' } satisfies ThreadCommand);
         setTimeout(() => void thread.worker.terminate(), stopTimeoutMs).unref();
       }
-      await Promise.all([...all].map((thread) => thread.exited));
+      await Promise.all(running.map((thread) => thread.exited));
     }),
   };
 }

@@ -19,3 +19,42 @@ export function startThread(module: URL, options: { workerData: object; resource
 export function threadModule(moduleUrl: string, name: string): URL {
   return new URL(`./${name}${moduleUrl.endsWith('.js') ? '.js' : '.ts'}`, moduleUrl);
 }
+
+/**
+ * Threads kept between uses, so their start-up is paid once: `take` hands out an idle one or
+ * starts one, `release` keeps it for the next taker (unless it has exited meanwhile). The owner
+ * calls `exited` when a thread exits, which drops it from the pool whether idle or not.
+ */
+export interface KeptThreads<T> {
+  take(): T;
+  release(thread: T): void;
+  exited(thread: T): void;
+  /** Empties the idle list, returning the threads it held. */
+  takeIdle(): T[];
+  /** Every thread started and not exited yet, idle or not. */
+  readonly all: ReadonlySet<T>;
+}
+
+export function keptThreads<T>(start: () => T): KeptThreads<T> {
+  const idle: T[] = [];
+  const all = new Set<T>();
+  return {
+    all,
+    take() {
+      const kept = idle.pop();
+      if (kept !== undefined) return kept;
+      const started = start();
+      all.add(started);
+      return started;
+    },
+    release(thread) {
+      if (all.has(thread)) idle.push(thread);
+    },
+    exited(thread) {
+      all.delete(thread);
+      const index = idle.indexOf(thread);
+      if (index >= 0) idle.splice(index, 1);
+    },
+    takeIdle: () => idle.splice(0),
+  };
+}
