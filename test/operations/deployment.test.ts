@@ -99,6 +99,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("sets PostgreSQL's buffer pool from POSTGRES_SHARED_BUFFERS, PostgreSQL's own 128MB when unset", () => {
+    const command = compose.services.postgres!.command!;
+    expect(command.map((part) => interpolate(part, {}))).toEqual(['postgres', '-c', 'shared_buffers=128MB']);
+    expect(command.map((part) => interpolate(part, { POSTGRES_SHARED_BUFFERS: '1GB' }))).toEqual(['postgres', '-c', 'shared_buffers=1GB']);
+  });
+
   it('gives the api and every worker the same uploads volume, where UPLOAD_DIR points', () => {
     for (const name of ['api', 'worker']) {
       const service = compose.services[name]!;
