@@ -74,7 +74,8 @@ export async function openRuntime(
   onCloseError: (name: string, error: unknown) => void = () => undefined,
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
-  const database = createDatabase(config.database);
+  // The API reads through a memory map while no job writes (DatabaseOptions.mapReads).
+  const database = createDatabase(config.database, { mapReads: true });
   const mode = await migrateToLatest(database.db)
     .then(() => selectMode(config).open({ runJobs: options.runJobs }))
     .catch(async (error: unknown) => {
@@ -102,7 +103,8 @@ export async function openRuntime(
           onBackgroundError(`job ${jobId} lost its database connection (${inARow} in a row since its last batch); it goes on from its checkpoint once the database answers`, new Error(message)),
         onPhases: options.onJobPhases,
       });
-      const consumer = jobQueue.consume(jobMetrics.timed(runner.run), {
+      const run: typeof runner.run = (jobId, signal) => database.whileBulkWriting(() => runner.run(jobId, signal));
+      const consumer = jobQueue.consume(jobMetrics.timed(run), {
         onError: (jobId, error) => onBackgroundError(`job ${jobId}`, error),
         onStalled: jobMetrics.countStall,
       });

@@ -27,35 +27,86 @@ export interface Database {
    */
   withStreamingReader<T>(read: (db: Db) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /**
+   * Runs `write` — a job writing in bulk from its own thread (an import, a bulk delete) — with
+   * `db`'s reads off the memory map while any such write runs, when it reads through one
+   * (DatabaseOptions.mapReads); otherwise just runs it.
+   */
+  whileBulkWriting<T>(write: () => Promise<T>): Promise<T>;
   /** Idempotent. */
   close(): Promise<void>;
 }
 
-export function createDatabase(config: DatabaseConfig): Database {
+export interface DatabaseOptions {
+  /**
+   * SQLite: `db` reads the file through a memory map, except while a bulk write runs
+   * (whileBulkWriting). For the connection the API reads through; a job thread's would map the
+   * file while it writes. Mapped, a dense search's count (~10,000 rows, one page each at 1M)
+   * reads its pages without a copy into the 4 MiB page cache, which cannot hold them: q=window
+   * 39 -> 17 ms, description=window 52 -> 25 ms (docs/performance-log.md, "the API's reads
+   * through a memory map"). While a job writes, the file grows and changes under the map, whose
+   * pages count in the process's RSS: an import with the map kept reached 303–481 MB, 228–250
+   * without, and lists were slower.
+   */
+  mapReads?: boolean;
+}
+
+/** How much of a SQLite file `mapReads` maps: SQLite's own largest (SQLITE_MAX_MMAP_SIZE), so all of it up to 2 GB. */
+const READ_MAP_BYTES = 0x7fff0000;
+
+export function createDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Database {
   if (config.dialect === 'postgres') {
     const dialect = postgresDialect(config);
     const db = new Kysely<Tables>({ dialect: withSqlDialect(new PostgresDialect({ pool: createPostgresPool(config), cursor: Cursor }), dialect) });
-    return wrapDatabase(db, dialect, (read) => read(db));
+    return wrapDatabase(db, dialect, { withStreamingReader: (read) => read(db), whileBulkWriting: (write) => write() });
   }
   const { file, cacheKib } = config;
   const dialect = sqliteDialect(file, cacheKib);
-  const open = (readonly: boolean) =>
-    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialectWaitingForLocks(openSqliteConnection(file, { readonly, cacheKib })), dialect) });
-  return wrapDatabase(open(false), dialect, async (read) => {
-    const reader = open(true);
-    try {
-      return await read(reader);
-    } finally {
-      await reader.destroy();
-    }
+  const open = (readonly: boolean, mapBytes = 0) => {
+    const connection = openSqliteConnection(file, { readonly, cacheKib });
+    if (mapBytes > 0) connection.pragma(`mmap_size = ${mapBytes}`);
+    return new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialectWaitingForLocks(connection), dialect) });
+  };
+  const db = open(false, options.mapReads ? READ_MAP_BYTES : 0);
+  return wrapDatabase(db, dialect, {
+    async withStreamingReader(read) {
+      const reader = open(true);
+      try {
+        return await read(reader);
+      } finally {
+        await reader.destroy();
+      }
+    },
+    whileBulkWriting: options.mapReads ? unmappedDuringBulkWrites(db) : (write) => write(),
   });
 }
 
-function wrapDatabase(db: Db, dialect: SqlDialect, withStreamingReader: Database['withStreamingReader']): Database {
+/**
+ * whileBulkWriting for a connection reading through a map: the first bulk write to start unmaps
+ * it, the last to end maps it again (the pragma waits for a statement or transaction in progress
+ * on the connection; SQLite unmaps once no read holds a mapped page).
+ */
+function unmappedDuringBulkWrites(db: Db): Database['whileBulkWriting'] {
+  const setMap = (bytes: number) => sql`pragma mmap_size = ${sql.raw(String(bytes))}`.execute(db);
+  let running = 0;
+  return async (write) => {
+    running += 1;
+    try {
+      if (running === 1) await setMap(0);
+      return await write();
+    } finally {
+      running -= 1;
+      // At shutdown the connection may be closed already: the map went with it.
+      if (running === 0) await setMap(READ_MAP_BYTES).catch(() => undefined);
+    }
+  };
+}
+
+function wrapDatabase(db: Db, dialect: SqlDialect, access: Pick<Database, 'withStreamingReader' | 'whileBulkWriting'>): Database {
   return {
     db,
     dialect,
-    withStreamingReader,
+    ...access,
     async ping() {
       await sql`select 1`.execute(db);
     },
