@@ -39,7 +39,7 @@ export const API_WAL_AUTOCHECKPOINT_PAGES = 2 * IMPORT_WAL_AUTOCHECKPOINT_PAGES;
  * 64 MiB on each of the process's connections made the server's RSS 340+ MB after a 500k import,
  * the search indexer's filled as it caught up; the API's is emptied by every commit of an import anyway).
  */
-export function openSqliteConnection(file: string, options: { readonly?: boolean; cacheKib?: number } = {}): BetterSqlite3.Database {
+export function openSqliteConnection(file: string, options: { readonly?: boolean; cacheKib?: number; mapBytes?: number } = {}): BetterSqlite3.Database {
   if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true });
   const connection = new BetterSqlite3(file, { readonly: options.readonly ?? false });
   for (const pragma of SQLITE_PRAGMAS) {
@@ -47,6 +47,8 @@ export function openSqliteConnection(file: string, options: { readonly?: boolean
     connection.pragma(pragma);
   }
   connection.pragma(`cache_size = -${options.cacheKib ?? importMemoryShares(DEFAULT_IMPORT_MEMORY_MB).connectionCacheKib}`);
+  // Reads through a memory map of this many bytes of the file (database.ts, DatabaseOptions.mapReads).
+  if (options.mapBytes) connection.pragma(`mmap_size = ${options.mapBytes}`);
   return connection;
 }
 

@@ -62,11 +62,8 @@ export function createDatabase(config: DatabaseConfig, options: DatabaseOptions 
   }
   const { file, cacheKib } = config;
   const dialect = sqliteDialect(file, cacheKib);
-  const open = (readonly: boolean, mapBytes = 0) => {
-    const connection = openSqliteConnection(file, { readonly, cacheKib });
-    if (mapBytes > 0) connection.pragma(`mmap_size = ${mapBytes}`);
-    return new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialectWaitingForLocks(connection), dialect) });
-  };
+  const open = (readonly: boolean, mapBytes = 0) =>
+    new Kysely<Tables>({ dialect: withSqlDialect(new SqliteDialectWaitingForLocks(openSqliteConnection(file, { readonly, cacheKib, mapBytes })), dialect) });
   const db = open(false, options.mapReads ? READ_MAP_BYTES : 0);
   return wrapDatabase(db, dialect, {
     async withStreamingReader(read) {
