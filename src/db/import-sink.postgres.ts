@@ -77,10 +77,10 @@ function createSink(pool: pg.Pool, clients: pg.PoolClient[], { jobId, columns, c
     await clock.timeAsync('commit', () => client.query('begin'));
     try {
       let startedAt = clock.now();
-      const { rows } = await client.query<OrdCounts>(mergeStatement, [now]);
+      const { rows } = await client.query<WriteTotals>(mergeStatement, [now]);
       clock.add('merge', startedAt);
       startedAt = clock.now();
-      const checkpoint = checkpointAfter(batches, rows);
+      const checkpoint = checkpointAfter(batches, rows[0]);
       if (checkpoint) await client.query(checkpoint.sql, checkpoint.parameters as unknown[]);
       await insertErrors(client, jobId, batches.flatMap((batch) => batch.errors));
       await client.query('truncate import_staging');
@@ -130,11 +130,11 @@ function createSink(pool: pg.Pool, clients: pg.PoolClient[], { jobId, columns, c
 }
 
 /**
- * The write of one lane's staged batches, returning per batch (`ord` of its firsts) how many
- * of its firsts it inserted and updated. Each staged row is compared with the row of its SKU
- * before it: the staged one (lag over the SKU's rows in `ord` order), or for the SKU's first
- * staged row the product as this statement found it. Only the SKU's last staged row is written,
- * if it changes the product.
+ * The write of one lane's staged batches, returning how many of the batches' firsts (the counted
+ * rows) it inserted and updated, over all of them. Each counted row is compared with the row of
+ * its SKU before it: the staged one (lag over the SKU's rows in `ord` order), or for the SKU's
+ * first staged row the product as this statement found it. Only the SKU's last staged row is
+ * written, if it changes the product.
  *
  * The product as found is read only where the write cannot tell it: a SKU staged once (most of
  * them) was inserted when the row written has an id past the largest id this statement's
@@ -144,7 +144,10 @@ function createSink(pool: pg.Pool, clients: pg.PoolClient[], { jobId, columns, c
  * part of one statement reads the same snapshot, so it sees the product before `written`
  * changed it). Joining every staged first to products hashed the whole table for each write:
  * at 800k products ~1.5–2.4 s of a 200k-record write's 5–6.6 s (docs/performance-log.md,
- * "PostgreSQL: the import's counts without a hash of the products").
+ * "PostgreSQL: the import's counts without a hash of the products"). The counts are totals, not
+ * per batch: per batch they needed every staged row joined with the rows written, two sorts of
+ * the whole write (~1 s per 500k records: docs/performance-log.md, "PostgreSQL: a write's counts
+ * as totals").
  */
 function mergeSql(changed: string[]): string {
   const list = (prefix: string) => changed.map((column) => `${prefix}${column}`).join(', ');
@@ -173,19 +176,24 @@ function mergeSql(changed: string[]): string {
     -- docs/performance-log.md, "PostgreSQL: the search queue's conflicts").
     queued as (
       insert into product_search_queue (product_id) select id from written
-      on conflict (product_id) do nothing)
-    select r.ord,
-      count(*) filter (where r.first_of_key and w.id > e.last_id) as inserted,
-      count(*) filter (where case
-        when not r.first_of_key then r.previous is distinct from row(${list('r.')})
-        when r.last_of_key then w.id <= e.last_id
-        else p.id is not null and (${list('p.')}) is distinct from (${list('r.')}) end) as updated
-    from ranked r cross join existing e
-      left join written w on w.sku_key = r.sku_key
-      -- offset 0: looked up per row, only for the first of several rows (planned as a join, it hashed products).
-      left join lateral (select * from products p where r.first_of_key and not r.last_of_key and p.sku_key = r.sku_key offset 0) p on true
-    where r.counted
-    group by r.ord`;
+      on conflict (product_id) do nothing),
+    -- The first row of each SKU staged more than once, against the product as this statement found
+    -- it: looked up per row (offset 0: planned as a join, it hashed products).
+    repeated as materialized (
+      select r.sku_key, p.id is not null and (${list('p.')}) is distinct from (${list('r.')}) as updated
+      from ranked r left join lateral (select * from products p where p.sku_key = r.sku_key offset 0) p on true
+      where r.first_of_key and not r.last_of_key)
+    select
+      -- A new SKU's first row (a SKU is inserted once, with its last row).
+      (select count(*) from written w, existing e where w.id > e.last_id) as inserted,
+      -- A SKU staged once, written over an older product.
+      (select count(*) from written w, existing e
+        where w.id <= e.last_id and not exists (select from repeated m where m.sku_key = w.sku_key))
+      -- The first of several rows of a SKU, against the product found.
+      + (select count(*) from repeated where updated)
+      -- Every later row of a SKU, against the row before it.
+      + (select count(*) from ranked r where r.counted and not r.first_of_key and r.previous is distinct from row(${list('r.')}))
+      as updated`;
 }
 
 async function stageBatch(client: pg.PoolClient, batch: SinkBatch, ord: number): Promise<void> {
@@ -234,8 +242,6 @@ function copyText(value: string): string {
 
 /** A batch staged and not written yet: what its write needs besides its rows. */
 interface StagedBatch {
-  /** Staging's `ord` of the batch's firsts (its lasts are ord + 1): the file order of a SKU's staged rows. */
-  ord: number;
   firsts: number;
   errors: RejectedRow[];
   checkpoint: BatchCheckpoint;
@@ -248,11 +254,14 @@ class StagedBatches {
   /** Records of the file the staged batches cover. */
   rows = 0;
 
-  /** Records a batch about to be staged; returns its `ord`. */
+  /**
+   * Records a batch about to be staged; returns staging's `ord` of its firsts (its lasts are
+   * ord + 1): the file order of a SKU's staged rows.
+   */
   add(batch: SinkBatch, checkpoint: BatchCheckpoint): number {
     const ord = this.nextOrd;
     this.nextOrd += 2;
-    this.batches.push({ ord, firsts: batch.firsts.length, errors: batch.errors, checkpoint });
+    this.batches.push({ firsts: batch.firsts.length, errors: batch.errors, checkpoint });
     this.rows += batch.rows;
     return ord;
   }
@@ -270,25 +279,25 @@ class StagedBatches {
   }
 }
 
-/** What a write of staged batches counted for one batch's firsts (by its `ord`). */
-interface OrdCounts {
-  ord: number;
-  inserted: number;
-  updated: number;
+/** What a write of staged batches counted, over all of them. */
+interface WriteTotals {
+  inserted: number | string;
+  updated: number | string;
 }
 
 /**
- * The checkpoint after a write of `batches`: each batch's statement called in order with its
- * counts (the job's state adds up batch by batch), the last one returned to be run.
+ * The checkpoint after a write of `batches`: each batch's statement called in order (the job's
+ * state adds up batch by batch), the last one returned to be run. The write's counts come with
+ * its last batch: the job's state is saved once per write, so only their sum is ever seen.
  */
-function checkpointAfter(batches: readonly StagedBatch[], counts: readonly OrdCounts[]): CompiledQuery | null {
-  const byOrd = new Map(counts.map((row) => [Number(row.ord), row]));
+function checkpointAfter(batches: readonly StagedBatch[], totals: WriteTotals | undefined): CompiledQuery | null {
+  const inserted = Number(totals?.inserted ?? 0);
+  const updated = Number(totals?.updated ?? 0);
+  const firsts = batches.reduce((sum, batch) => sum + batch.firsts, 0);
   let statement: CompiledQuery | null = null;
-  for (const batch of batches) {
-    const row = byOrd.get(batch.ord);
-    const inserted = Number(row?.inserted ?? 0);
-    const updated = Number(row?.updated ?? 0);
-    statement = batch.checkpoint.statement({ inserted, updated, unchanged: batch.firsts - inserted - updated });
-  }
+  batches.forEach((batch, index) => {
+    const last = index === batches.length - 1;
+    statement = batch.checkpoint.statement(last ? { inserted, updated, unchanged: firsts - inserted - updated } : { inserted: 0, updated: 0, unchanged: 0 });
+  });
   return statement;
 }

@@ -56,7 +56,8 @@ export interface BatchCheckpoint {
    * The statement saving the checkpoint, for the counts of the batch's `firsts` (compiled by a
    * Kysely of the same dialect, so the sink runs it as it is), run in the transaction that writes
    * the batch. A sink that writes several batches in one transaction calls each one's, in order,
-   * and runs the last.
+   * and runs the last; it may give the transaction's counts all to the last one (only their sum
+   * is ever saved).
    */
   statement(counts: WriteCounts): CompiledQuery;
   /** Called once that transaction has committed. */
