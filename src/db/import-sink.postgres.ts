@@ -294,10 +294,11 @@ function checkpointAfter(batches: readonly StagedBatch[], totals: WriteTotals | 
   const inserted = Number(totals?.inserted ?? 0);
   const updated = Number(totals?.updated ?? 0);
   const firsts = batches.reduce((sum, batch) => sum + batch.firsts, 0);
+  const writeCounts = { inserted, updated, unchanged: firsts - inserted - updated };
+  const none = { inserted: 0, updated: 0, unchanged: 0 };
   let statement: CompiledQuery | null = null;
-  batches.forEach((batch, index) => {
-    const last = index === batches.length - 1;
-    statement = batch.checkpoint.statement(last ? { inserted, updated, unchanged: firsts - inserted - updated } : { inserted: 0, updated: 0, unchanged: 0 });
-  });
+  for (const [index, batch] of batches.entries()) {
+    statement = batch.checkpoint.statement(index === batches.length - 1 ? writeCounts : none);
+  }
   return statement;
 }
